@@ -1,0 +1,275 @@
+"""The run config: one TOML file names everything a run needs, validated before anything starts.
+
+A user copies a file from ``configs/``, edits it and runs ``macrofund run --config FILE``. Every mistake is
+reported as one line naming the file, the key and the problem (``ConfigError``), so nothing half-starts.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from macrofund.errors import ConfigError
+
+Mode = Literal["backtest", "paper", "live"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "OFF"]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h|d)\s*$")
+_DURATION_UNITS = {
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "min": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Accept ``timedelta``, seconds, or strings such as ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    raise ValueError(f"expected a duration like '30s', '15m', '1h' or '1d', got {value!r}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RunSection(_Frozen):
+    """How the run is executed and where its outputs go."""
+
+    mode: Mode = "backtest"
+    run_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    trader_id: str = Field(default="MACROFUND-001", pattern=r"^[A-Za-z0-9_]+-[A-Za-z0-9_]+$")
+    output_dir: Path = Path("runs")
+    log_level: LogLevel = "ERROR"
+    start: datetime | None = None
+    end: datetime | None = None
+    # Sim-time interval at which the equity curve is sampled and closed orders/positions are written to
+    # the run outputs and purged from the kernel's cache (keeps per-event cost flat on long runs).
+    equity_interval: timedelta = timedelta(hours=1)
+    purge_interval: timedelta = timedelta(hours=1)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("equity_interval", "purge_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        duration = parse_duration(value)
+        if duration <= timedelta(0):
+            raise ValueError("must be positive")
+        return duration
+
+    @model_validator(mode="after")
+    def _range(self) -> RunSection:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        return self
+
+
+class VenueConfig(_Frozen):
+    """A venue account: the simulated exchange in backtest, the sandbox in paper, the FIX session in live."""
+
+    name: str = Field(pattern=r"^[A-Z0-9_]+$")
+    oms_type: Literal["NETTING", "HEDGING"] = "NETTING"
+    account_type: Literal["MARGIN", "CASH"] = "MARGIN"
+    base_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    starting_balances: list[str] = Field(min_length=1)
+    # Per-contract fee per side, keyed by contract root ("ES") or instrument id ("ESZ6.CME").
+    fees: dict[str, Decimal] = Field(default_factory=dict)
+    bar_execution: bool = True
+
+    @field_validator("starting_balances")
+    @classmethod
+    def _balances(cls, values: list[str]) -> list[str]:
+        for value in values:
+            parts = value.split()
+            if len(parts) != 2 or not re.fullmatch(r"[A-Z]{3}", parts[1]):
+                raise ValueError(f"{value!r} is not '<amount> <CCY>', e.g. '1000000 USD'")
+            try:
+                amount = Decimal(parts[0].replace("_", ""))
+            except ArithmeticError:
+                raise ValueError(f"{value!r}: {parts[0]!r} is not a number") from None
+            if not amount.is_finite() or amount <= 0:
+                raise ValueError(f"{value!r}: a starting balance must be positive")
+        return values
+
+    @field_validator("fees")
+    @classmethod
+    def _fees(cls, values: dict[str, Decimal]) -> dict[str, Decimal]:
+        for key, fee in values.items():
+            if fee < 0:
+                raise ValueError(f"fee for {key} is negative ({fee})")
+        return values
+
+
+class InstrumentConfig(_Frozen):
+    """A futures contract by Nautilus instrument id, e.g. ``ESZ6.CME`` or ``WINZ26.B3``."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9$!_-]+\.[A-Z0-9_]+$")
+
+
+class DataConfig(_Frozen):
+    """One market-data source: a CSV/Parquet file of bars or quote ticks, or a Nautilus catalog."""
+
+    kind: Literal["bars", "quotes", "catalog"] = "bars"
+    path: Path
+    instrument_id: str | None = None
+    bar_spec: str = Field(default="1-MINUTE-LAST", pattern=r"^\d+-[A-Z]+-[A-Z]+$")
+    price_scale: Decimal = Decimal(1)
+    timestamp_is_open: bool = False
+
+    @model_validator(mode="after")
+    def _needs_instrument(self) -> DataConfig:
+        if self.kind != "catalog" and not self.instrument_id:
+            raise ValueError(f"instrument_id is required for kind = {self.kind!r}")
+        if self.price_scale <= 0:
+            raise ValueError("price_scale must be positive")
+        return self
+
+
+class StrategyEntry(_Frozen):
+    """A strategy class by path (``pkg.module:Class`` or ``file.py:Class``) and its config fields."""
+
+    path: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
+    config_class: str | None = Field(default=None, pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunConfig(_Frozen):
+    """Everything one run needs. Relative paths are resolved against the config file's folder."""
+
+    run: RunSection = Field(default_factory=RunSection)
+    venues: list[VenueConfig] = Field(min_length=1)
+    instruments: list[InstrumentConfig] = Field(min_length=1)
+    data: list[DataConfig] = Field(min_length=1)
+    strategies: list[StrategyEntry] = Field(min_length=1)
+    source: Path | None = None
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> RunConfig:
+        names = [v.name for v in self.venues]
+        if len(set(names)) != len(names):
+            raise ValueError(f"venues: duplicate venue name in {names}")
+        ids = [i.id for i in self.instruments]
+        for instrument_id in ids:
+            venue = instrument_id.rsplit(".", 1)[1]
+            if venue not in names:
+                raise ValueError(
+                    f"instrument {instrument_id} is on venue {venue}, which has no [[venues]] entry"
+                )
+        for data in self.data:
+            if data.instrument_id is not None and data.instrument_id not in ids:
+                raise ValueError(
+                    f"data {data.path}: instrument {data.instrument_id} is not in [[instruments]]"
+                )
+        return self
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return (self.source.parent / path).resolve()
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def validation_message(source: str, exc: ValidationError) -> str:
+    """Turn pydantic's report into one line: file, key, problem (the first problem, plus a count)."""
+    # A misspelt key also shows up as a missing one; the misspelling is what the user must fix.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{source}: {_location(tuple(first['loc']))}: {msg}{more}"
+
+
+def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    """Apply one ``--set a.b.0.c=value`` override to the raw TOML mapping (lists indexed by number)."""
+    node: Any = raw
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"--set {dotted}: {part!r} is not an index into a list of {len(node)}")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {dotted}: cannot descend into {'.'.join(parts[:i])}")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` where value is TOML (``5``, ``"x"``, ``["1 USD"]``) or else a bare string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value")
+    key, value = text.split("=", 1)
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def load_run_config(
+    path: Path, overrides: dict[str, Any] | None = None, raw_overrides: list[tuple[str, Any]] | None = None
+) -> RunConfig:
+    """Read, override and validate a run config; every failure is a one-line ``ConfigError``."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    for key, value in raw_overrides or []:
+        set_dotted(raw, key, value)
+    for key, value in (overrides or {}).items():
+        set_dotted(raw, key, value)
+    raw["source"] = path.resolve()
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(str(path), exc)) from None
+
+
+def default_run_id(config: RunConfig) -> str:
+    """A sortable, unique-enough id: UTC time plus the config's name."""
+    stem = config.source.stem if config.source else "run"
+    stem = re.sub(r"[^A-Za-z0-9._-]", "-", stem)
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{stem}"

@@ -1,0 +1,170 @@
+"""The one assembly point: ``RunConfig`` → kernel → run outputs.
+
+This is the only module that knows the run mode. Everything mode-independent (strategies, the recorder,
+later risk and audit) is built the same way for every mode; only the kernel and venue side differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from nautilus_trader.core.datetime import dt_to_unix_nanos
+
+from macrofund.config.run_config import RunConfig, default_run_id
+from macrofund.engine.backtest import BacktestRun, build_backtest
+from macrofund.errors import ConfigError, ModeUnavailableError
+from macrofund.reports.outputs import write_json, write_rows
+from macrofund.reports.summary import account_summary, build_summary
+
+ProgressFn = Callable[[float], None]
+
+ORDER_COLUMNS = [
+    "ts_init",
+    "ts_last",
+    "client_order_id",
+    "venue_order_id",
+    "strategy_id",
+    "instrument_id",
+    "side",
+    "type",
+    "time_in_force",
+    "quantity",
+    "filled_qty",
+    "price",
+    "trigger_price",
+    "avg_px",
+    "status",
+    "exec_algorithm_id",
+    "exec_spawn_id",
+    "tags",
+]
+FILL_COLUMNS = [
+    "ts_event",
+    "trade_id",
+    "client_order_id",
+    "venue_order_id",
+    "position_id",
+    "strategy_id",
+    "instrument_id",
+    "account_id",
+    "side",
+    "quantity",
+    "price",
+    "currency",
+    "commission",
+    "commission_currency",
+    "liquidity",
+]
+POSITION_COLUMNS = [
+    "position_id",
+    "strategy_id",
+    "instrument_id",
+    "entry",
+    "status",
+    "peak_qty",
+    "quantity",
+    "avg_px_open",
+    "avg_px_close",
+    "realized_pnl",
+    "unrealized_pnl",
+    "currency",
+    "ts_opened",
+    "ts_closed",
+]
+ACCOUNT_COLUMNS = ["ts_event", "account_id", "currency", "total", "locked", "free"]
+EQUITY_COLUMNS = ["ts", "venue", "currency", "balance", "unrealized_pnl", "equity"]
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced and where."""
+
+    run_id: str
+    output_dir: Path
+    summary: dict[str, Any]
+    files: dict[str, Path]
+
+
+def prepare_output_dir(config: RunConfig) -> tuple[str, Path]:
+    """Choose the run id and create its folder; an existing run's folder is never overwritten."""
+    run_id = config.run.run_id or default_run_id(config)
+    root = config.run.output_dir
+    if not root.is_absolute():
+        root = Path.cwd() / root
+    out = root / run_id
+    if out.exists():
+        raise ConfigError(f"run.run_id: output folder {out} already exists; choose another run id")
+    out.mkdir(parents=True)
+    return run_id, out
+
+
+def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
+    """Run the configured mode to completion and write the run outputs."""
+    if config.run.mode != "backtest":
+        raise ModeUnavailableError(
+            f"--mode {config.run.mode} is not available yet: only backtest is assembled in this release"
+        )
+    started = time.perf_counter()
+    built = build_backtest(config, on_progress)
+    run_id, out = prepare_output_dir(config)
+    write_json(config.model_dump(mode="json"), out / "config.json")
+    try:
+        start = dt_to_unix_nanos(config.run.start) if config.run.start else None
+        end = dt_to_unix_nanos(config.run.end) if config.run.end else None
+        engine_started = time.perf_counter()
+        built.engine.run(start=start, end=end)
+        engine_seconds = time.perf_counter() - engine_started
+        built.recorder.finalize(built.engine.kernel.clock.timestamp_ns())
+        return _write_outputs(config, built, run_id, out, time.perf_counter() - started, engine_seconds)
+    finally:
+        built.engine.dispose()
+
+
+def _write_outputs(
+    config: RunConfig, built: BacktestRun, run_id: str, out: Path, elapsed: float
+) -> RunResult:
+    rec = built.recorder
+    files = {
+        "orders": write_rows(rec.orders, out / "orders.parquet", ORDER_COLUMNS),
+        "fills": write_rows(rec.fills, out / "fills.parquet", FILL_COLUMNS),
+        "positions": write_rows(rec.positions, out / "positions.parquet", POSITION_COLUMNS),
+        "accounts": write_rows(rec.accounts, out / "accounts.parquet", ACCOUNT_COLUMNS),
+        "equity": write_rows(rec.equity, out / "equity.parquet", EQUITY_COLUMNS),
+    }
+    accounts = []
+    for venue in config.venues:
+        amount, currency = venue.starting_balances[0].replace("_", "").split()
+        accounts.append(
+            account_summary(
+                venue.name,
+                currency,
+                Decimal(amount),
+                rec.fills,
+                rec.orders,
+                rec.positions,
+                rec.equity,
+                built.instruments,
+            )
+        )
+    summary = build_summary(
+        run_id,
+        config.run.mode,
+        built.start_ns,
+        built.end_ns,
+        accounts,
+        extra={
+            "data_points": built.data_count,
+            "elapsed_seconds": round(elapsed, 3),
+            "engine_seconds": round(engine_seconds, 3),
+            "cache_purges": rec.purges,
+            "output_dir": str(out),
+        },
+    )
+    files["summary"] = write_json(summary, out / "summary.json")
+    files["config"] = out / "config.json"
+    return RunResult(run_id=run_id, output_dir=out, summary=summary, files=files)

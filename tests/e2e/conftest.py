@@ -1,0 +1,64 @@
+"""Run the ``macrofund`` CLI as a user does: a subprocess with the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> CliResult:
+    proc = subprocess.run(
+        [sys.executable, "-m", "macrofund", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class RunOutputs:
+    folder: Path
+    summary: dict[str, Any]
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    positions: pd.DataFrame
+    equity: pd.DataFrame
+
+
+def read_outputs(folder: Path) -> RunOutputs:
+    return RunOutputs(
+        folder=folder,
+        summary=json.loads((folder / "summary.json").read_text()),
+        orders=pd.read_parquet(folder / "orders.parquet"),
+        fills=pd.read_parquet(folder / "fills.parquet"),
+        positions=pd.read_parquet(folder / "positions.parquet"),
+        equity=pd.read_parquet(folder / "equity.parquet"),
+    )
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliResult, RunOutputs]:
+    """The README's first command, run once for the session: the packaged default backtest."""
+    out = tmp_path_factory.mktemp("runs")
+    result = run_cli("run", "--mode", "backtest", "--output-dir", str(out), "--run-id", "default")
+    assert result.code == 0, result.stderr
+    return result, read_outputs(out / "default")
