@@ -61,3 +61,12 @@ def test_defaults_are_sane(root: str) -> None:
 def test_unknown_root_names_the_known_ones() -> None:
     with pytest.raises(UnknownInstrumentError, match=r"unknown contract root 'CL'.*ES.*WIN"):
         spec_for("CL")
+
+
+def test_package_exports_the_public_api_lazily() -> None:
+    import macrofund.venues as venues
+
+    assert venues.spec_for is spec_for
+    assert set(venues.__all__) >= {"ContractFeeModel", "futures_contract", "TradingSession"}
+    with pytest.raises(AttributeError):
+        _ = venues.nope
