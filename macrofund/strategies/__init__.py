@@ -1,1 +1,8 @@
-"""strategies."""
+"""Example ``Strategy`` subclasses a strategy author can run as-is or copy (see ``docs/strategies.md``)."""
+
+from __future__ import annotations
+
+from macrofund.strategies.ema_cross import EmaCross, EmaCrossConfig
+from macrofund.strategies.macro_trend import MacroTrend, MacroTrendConfig
+
+__all__ = ["EmaCross", "EmaCrossConfig", "MacroTrend", "MacroTrendConfig"]

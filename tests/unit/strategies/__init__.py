@@ -1,0 +1,1 @@
+"""Unit tests of the example strategies in ``macrofund.strategies``."""
