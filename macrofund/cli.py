@@ -28,6 +28,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """Simulation-first trading engine for macro futures on B3 and CME (NautilusTrader)."""
+
+
 def default_config_path() -> Path:
     """The packaged default run: the CME 6E March-2024 1-minute sample with the EMA cross."""
     return Path(str(resources.files("macrofund") / "sample_data" / "default-backtest.toml"))
@@ -35,7 +40,8 @@ def default_config_path() -> Path:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """One line on stderr, no traceback, non-zero exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print("[bold red]error:[/] ", end="")
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -131,11 +137,13 @@ def _abs_strategy(path: str) -> str:
 
 def _summary_table(summary: dict[str, Any]) -> Table:
     accounts = summary["accounts"]
-    table = Table(title=f"Run {summary['run_id']} ({summary['mode']})", title_justify="left")
+    table = Table(
+        title=f"Run {summary['run_id']} ({summary['mode']})\n{summary['period']['start']} → {summary['period']['end']}",
+        title_justify="left",
+    )
     table.add_column("", style="bold")
     for account in accounts:
         table.add_column(f"{account['venue']} ({account['currency']})", justify="right")
-    period = f"{summary['period']['start']} → {summary['period']['end']}"
 
     def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.2f}%"
@@ -158,9 +166,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         ("Turnover (notional)", lambda a: money(a["turnover_notional"])),
         ("Turnover (× equity)", lambda a: f"{a['turnover']:.2f}"),
     ]
-    table.caption = (
-        f"Period {period} · {summary['data_points']:,} data points · {summary['elapsed_seconds']:.1f} s"
-    )
+    table.caption = f"{summary['data_points']:,} data points in {summary['elapsed_seconds']:.1f} s"
+    table.caption_justify = "left"
     for label, fmt in rows:
         table.add_row(label, *[fmt(a) for a in accounts])
     return table

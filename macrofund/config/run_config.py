@@ -170,16 +170,16 @@ class RunConfig(_Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"venues: duplicate venue name in {names}")
         ids = [i.id for i in self.instruments]
-        for instrument_id in ids:
+        for n, instrument_id in enumerate(ids):
             venue = instrument_id.rsplit(".", 1)[1]
             if venue not in names:
                 raise ValueError(
-                    f"instrument {instrument_id} is on venue {venue}, which has no [[venues]] entry"
+                    f"instruments[{n}].id: {instrument_id} is on venue {venue}, which has no [[venues]] entry"
                 )
-        for data in self.data:
+        for n, data in enumerate(self.data):
             if data.instrument_id is not None and data.instrument_id not in ids:
                 raise ValueError(
-                    f"data {data.path}: instrument {data.instrument_id} is not in [[instruments]]"
+                    f"data[{n}].instrument_id: {data.instrument_id} is not listed in [[instruments]] {ids}"
                 )
         return self
 
@@ -194,7 +194,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return out
 
 
 def validation_message(source: str, exc: ValidationError) -> str:
@@ -208,7 +208,8 @@ def validation_message(source: str, exc: ValidationError) -> str:
     elif first["type"] == "missing":
         msg = "required key is missing"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{source}: {_location(tuple(first['loc']))}: {msg}{more}"
+    where = f"{_location(tuple(first['loc']))}: " if first["loc"] else ""
+    return f"{source}: {where}{msg}{more}"
 
 
 def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:

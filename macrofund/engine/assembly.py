@@ -126,7 +126,7 @@ def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
 
 
 def _write_outputs(
-    config: RunConfig, built: BacktestRun, run_id: str, out: Path, elapsed: float
+    config: RunConfig, built: BacktestRun, run_id: str, out: Path, elapsed: float, engine_seconds: float
 ) -> RunResult:
     rec = built.recorder
     files = {
