@@ -154,6 +154,9 @@ class ContractCode:
     symbol: str
 
 
+# 2100-01-01T00:00:00Z: the "expiry" of a continuous (bare-root) series.
+CONTINUOUS_EXPIRATION_NS = 4_102_444_800_000_000_000
+
 _CODE_RE = re.compile(r"^(?P<root>[A-Z0-9]*[A-Z])(?P<month>[A-Z])(?P<year>\d{1,2})$")
 
 
@@ -242,7 +245,7 @@ def _months_before(day: date, months: int) -> date:
 def futures_contract(
     instrument_id: str | InstrumentId, reference: date | None = None, ts_init: int = 0
 ) -> FuturesContract:
-    """The Nautilus ``FuturesContract`` for ``ESZ6.CME`` / ``WINZ26.B3``.
+    """The Nautilus ``FuturesContract`` for ``ESZ6.CME`` / ``WINZ26.B3``, or a continuous ``ES.CME``.
 
     Fees are zero on the instrument on purpose: ``ContractFeeModel`` charges them per contract, and a
     non-zero ``taker_fee`` would be charged on top by ``MakerTakerFeeModel``. ``activation_ns`` is the first
@@ -251,19 +254,28 @@ def futures_contract(
     trading date, after which Nautilus rejects orders and closes open positions.
     """
     iid = _parse_instrument_id(instrument_id)
-    code = parse_contract_code(iid.symbol.value, reference)
-    spec = spec_for(code.root)
+    symbol = iid.symbol.value
+    if symbol in _registry():
+        # A bare root (``ES.CME``) is a continuous series: a back-adjusted or proxy history spanning many
+        # expiries, for research on years of daily data. It never expires, so nothing is force-closed.
+        spec = spec_for(symbol)
+        activation_ns, expiration_ns = 0, CONTINUOUS_EXPIRATION_NS
+    else:
+        code = parse_contract_code(symbol, reference)
+        spec = spec_for(code.root)
+        last_trade = spec.last_trade_date(code.year, code.month)
+        activation = _months_before(last_trade, spec.listing_months)
+        activation_ns = local_time_ns(activation, time(0, 0), spec.session.timezone)
+        expiration_ns = spec.expiration_ns(code.year, code.month)
     if iid.venue.value != spec.venue:
         raise UnknownInstrumentError(
             f"{iid}: {spec.root} trades on venue {spec.venue}, not {iid.venue.value} "
-            f"(use {code.symbol}.{spec.venue})"
+            f"(use {symbol}.{spec.venue})"
         )
-    last_trade = spec.last_trade_date(code.year, code.month)
-    activation = _months_before(last_trade, spec.listing_months)
     precision = spec.price_precision
     return FuturesContract(
         instrument_id=iid,
-        raw_symbol=Symbol(code.symbol),
+        raw_symbol=Symbol(symbol),
         asset_class=spec.asset_class,
         currency=Currency.from_str(spec.currency),
         price_precision=precision,
@@ -271,8 +283,8 @@ def futures_contract(
         multiplier=Quantity.from_str(plain(spec.multiplier)),
         lot_size=Quantity.from_int(1),
         underlying=spec.underlying,
-        activation_ns=local_time_ns(activation, time(0, 0), spec.session.timezone),
-        expiration_ns=spec.expiration_ns(code.year, code.month),
+        activation_ns=activation_ns,
+        expiration_ns=expiration_ns,
         ts_event=ts_init,
         ts_init=ts_init,
         margin_init=spec.margin_init,

@@ -86,3 +86,17 @@ def test_venue_must_match_the_spec() -> None:
 def test_bad_instrument_ids_raise_unknown_instrument(bad: str) -> None:
     with pytest.raises(UnknownInstrumentError):
         futures_contract(bad)
+
+
+def test_bare_root_is_a_continuous_series_that_never_expires() -> None:
+    from macrofund.venues.contracts import CONTINUOUS_EXPIRATION_NS
+
+    es = futures_contract("ES.CME")
+    assert es.activation_ns == 0
+    assert es.expiration_ns == CONTINUOUS_EXPIRATION_NS
+    assert es.price_increment.as_decimal() == Decimal("0.25")
+    assert es.multiplier.as_decimal() == Decimal(50)
+    win = futures_contract("WIN.B3")
+    assert win.quote_currency.code == "BRL"
+    with pytest.raises(UnknownInstrumentError, match="trades on venue CME"):
+        futures_contract("ES.B3")
