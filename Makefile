@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/macrofund run --mode backtest
 
 lint: $(STAMP)
-	$(BIN)/ruff check macrofund tests bench
-	$(BIN)/ruff format --check macrofund tests bench
+	$(BIN)/ruff check macrofund tests bench tools
+	$(BIN)/ruff format --check macrofund tests bench tools
 	$(BIN)/mypy
 
 unit: $(STAMP)

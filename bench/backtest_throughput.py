@@ -42,7 +42,9 @@ def make_bars(n: int, seed: int = 7) -> pd.DataFrame:
     low = np.minimum(open_, close) - wiggle[1]
     ts = START + pd.to_timedelta(np.arange(1, n + 1), unit="min")
     volume = rng.integers(1, 500, n)
-    return pd.DataFrame({"timestamp": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume})
+    return pd.DataFrame(
+        {"timestamp": ts, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -57,14 +59,24 @@ def worker_macrofund(data_path: Path, out_dir: Path) -> dict:
         {
             "run": {"run_id": "bench", "output_dir": str(out_dir), "log_level": "OFF"},
             "venues": [
-                {"name": "CME", "base_currency": "USD", "starting_balances": ["10_000_000 USD"], "fees": {"ES": "0"}}
+                {
+                    "name": "CME",
+                    "base_currency": "USD",
+                    "starting_balances": ["10_000_000 USD"],
+                    "fees": {"ES": "0"},
+                }
             ],
             "instruments": [{"id": INSTRUMENT}],
             "data": [{"kind": "bars", "path": str(data_path), "instrument_id": INSTRUMENT}],
             "strategies": [
                 {
                     "path": "macrofund.strategies.ema_cross:EmaCross",
-                    "config": {"instrument_id": INSTRUMENT, "bar_type": BAR_TYPE, "fast_period": 10, "slow_period": 30},
+                    "config": {
+                        "instrument_id": INSTRUMENT,
+                        "bar_type": BAR_TYPE,
+                        "fast_period": 10,
+                        "slow_period": 30,
+                    },
                 }
             ],
         }
@@ -157,7 +169,10 @@ def main() -> int:
     big, small = max(sizes), min(sizes)
     a_big, b_big = results[big]["a"], results[big]["b"]
     ratio = b_big["run_s"] / a_big["run_s"]
-    same = all(r["a"]["orders"] == r["b"]["orders"] and r["a"]["net_pnl"] == r["b"]["net_pnl"] for r in results.values())
+    same = all(
+        r["a"]["orders"] == r["b"]["orders"] and r["a"]["net_pnl"] == r["b"]["net_pnl"]
+        for r in results.values()
+    )
     growth = (a_big["run_s"] / big) / (results[small]["a"]["run_s"] / small) - 1.0
     print(f"per-event cost growth {small:,} → {big:,} bars: (a) {growth * 100:+.1f}%", end="")
     raw_growth = (b_big["run_s"] / big) / (results[small]["b"]["run_s"] / small) - 1.0

@@ -137,10 +137,7 @@ def _abs_strategy(path: str) -> str:
 
 def _summary_table(summary: dict[str, Any]) -> Table:
     accounts = summary["accounts"]
-    table = Table(
-        title=f"Run {summary['run_id']} ({summary['mode']})\n{summary['period']['start']} → {summary['period']['end']}",
-        title_justify="left",
-    )
+    table = Table(title_justify="left")
     table.add_column("", style="bold")
     for account in accounts:
         table.add_column(f"{account['venue']} ({account['currency']})", justify="right")
@@ -225,7 +222,13 @@ def run(
             result = run_engine(run_config, on_progress=lambda f: progress.update(task, completed=f))
     except MacrofundError as exc:
         fail(str(exc))
-    console.print(_summary_table(result.summary))
+    summary = result.summary
+    console.print(
+        f"[bold]Run {summary['run_id']}[/] ({summary['mode']}) "
+        f"{summary['period']['start']} → {summary['period']['end']}",
+        highlight=False,
+    )
+    console.print(_summary_table(summary))
     console.print(
         f"Outputs: [bold]{result.output_dir}[/] (summary.json, orders/fills/positions/equity .parquet)"
     )

@@ -32,6 +32,7 @@ __all__ = [
     "known_roots",
     "parse_contract_code",
     "spec_for",
+    "spec_for_symbol",
 ]
 
 #: The standard futures month letters, January (F) to December (Z).
@@ -223,6 +224,13 @@ def parse_contract_code(symbol: str, reference: date | None = None) -> ContractC
     return ContractCode(
         root=root, month_code=month_code, month=MONTH_CODES.index(month_code) + 1, year=year, symbol=symbol
     )
+
+
+def spec_for_symbol(symbol: str) -> ContractSpec:
+    """The spec of a contract code (``ESZ6``) or of a bare root naming a continuous series (``ES``)."""
+    if symbol in _registry():
+        return spec_for(symbol)
+    return spec_for(parse_contract_code(symbol).root)
 
 
 def _parse_instrument_id(instrument_id: str | InstrumentId) -> InstrumentId:

@@ -19,7 +19,7 @@ from nautilus_trader.model.objects import Currency, Money, Price, Quantity
 from nautilus_trader.model.orders import Order
 
 from macrofund.errors import ConfigError, UnknownInstrumentError
-from macrofund.venues.contracts import ContractSpec, decimal_places, parse_contract_code, spec_for
+from macrofund.venues.contracts import ContractSpec, decimal_places, spec_for, spec_for_symbol
 
 __all__ = ["ContractFeeModel", "ContractFeeModelConfig"]
 
@@ -36,7 +36,7 @@ class ContractFeeModelConfig(FeeModelConfig, frozen=True):
 
 def _spec_of(instrument_id: InstrumentId) -> ContractSpec:
     # Only the root matters here, so the 1-digit-year reference date is irrelevant.
-    return spec_for(parse_contract_code(instrument_id.symbol.value).root)
+    return spec_for_symbol(instrument_id.symbol.value)
 
 
 class ContractFeeModel(FeeModel):

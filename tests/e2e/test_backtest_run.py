@@ -11,7 +11,12 @@ import pandas as pd
 from macrofund.venues.contracts import futures_contract
 from tests.e2e.conftest import CliResult, RunOutputs, read_outputs, run_cli
 
-SAMPLE = Path(__file__).resolve().parents[2] / "macrofund" / "sample_data" / "6EH4.XCME_1min_bars_20240101_20240131.csv.gz"
+SAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "macrofund"
+    / "sample_data"
+    / "6EH4.XCME_1min_bars_20240101_20240131.csv.gz"
+)
 
 
 def _last_close() -> Decimal:
@@ -20,10 +25,19 @@ def _last_close() -> Decimal:
     return Decimal(last.split(",")[4])
 
 
-def test_default_run_prints_summary_and_writes_every_output(default_run: tuple[CliResult, RunOutputs]) -> None:
+def test_default_run_prints_summary_and_writes_every_output(
+    default_run: tuple[CliResult, RunOutputs],
+) -> None:
     result, out = default_run
-    for name in ("summary.json", "config.json", "orders.parquet", "fills.parquet", "positions.parquet",
-                 "accounts.parquet", "equity.parquet"):
+    for name in (
+        "summary.json",
+        "config.json",
+        "orders.parquet",
+        "fills.parquet",
+        "positions.parquet",
+        "accounts.parquet",
+        "equity.parquet",
+    ):
         assert (out.folder / name).is_file(), name
     assert "Net P&L" in result.stdout and "Sharpe" in result.stdout and "Max drawdown" in result.stdout
     assert str(out.folder) in result.stdout.replace("\n", "")
@@ -40,19 +54,25 @@ def test_summary_agrees_with_orders_and_fills_files(default_run: tuple[CliResult
     assert account["fills"] == len(fills)
     assert account["orders"] == len(orders)
     assert set(fills["client_order_id"]) <= set(orders["client_order_id"])
-    assert (orders["status"] == "FILLED").sum() == orders["client_order_id"].isin(fills["client_order_id"]).sum()
+    assert (orders["status"] == "FILLED").sum() == orders["client_order_id"].isin(
+        fills["client_order_id"]
+    ).sum()
     fees = sum(fills["commission"], Decimal(0))
     assert Decimal(account["fees"]) == fees.quantize(Decimal("0.01"))
     assert fees > 0
 
     # Net P&L recomputed from the fills alone: cash flows plus the final position marked at the last close.
-    multiplier = futures_contract("6EH4.CME", reference=pd.Timestamp("2024-01-01").date()).multiplier.as_decimal()
+    multiplier = futures_contract(
+        "6EH4.CME", reference=pd.Timestamp("2024-01-01").date()
+    ).multiplier.as_decimal()
     signed = [q if s == "BUY" else -q for q, s in zip(fills["quantity"], fills["side"], strict=True)]
     cash = sum((-q * p * multiplier for q, p in zip(signed, fills["price"], strict=True)), Decimal(0))
     position = sum(signed, Decimal(0))
     net = cash + position * _last_close() * multiplier - fees
     assert Decimal(account["net_pnl"]) == net.quantize(Decimal("0.01"))
-    assert Decimal(account["final_equity"]) == Decimal(account["starting_balance"]) + Decimal(account["net_pnl"])
+    assert Decimal(account["final_equity"]) == Decimal(account["starting_balance"]) + Decimal(
+        account["net_pnl"]
+    )
 
 
 def test_equity_curve_ends_at_final_equity(default_run: tuple[CliResult, RunOutputs]) -> None:
@@ -64,8 +84,12 @@ def test_equity_curve_ends_at_final_equity(default_run: tuple[CliResult, RunOutp
 
 
 def test_purging_the_cache_loses_nothing_from_the_outputs(tmp_path: Path) -> None:
-    purged = run_cli("run", "--output-dir", str(tmp_path), "--run-id", "purged", "-q", "--set", 'run.purge_interval="5m"')
-    kept = run_cli("run", "--output-dir", str(tmp_path), "--run-id", "kept", "-q", "--set", 'run.purge_interval="3650d"')
+    purged = run_cli(
+        "run", "--output-dir", str(tmp_path), "--run-id", "purged", "-q", "--set", 'run.purge_interval="5m"'
+    )
+    kept = run_cli(
+        "run", "--output-dir", str(tmp_path), "--run-id", "kept", "-q", "--set", 'run.purge_interval="3650d"'
+    )
     assert purged.code == 0 and kept.code == 0, purged.stderr + kept.stderr
     a, b = read_outputs(tmp_path / "purged"), read_outputs(tmp_path / "kept")
     assert a.summary["cache_purges"] > 8000 and b.summary["cache_purges"] == 0
@@ -82,7 +106,7 @@ def test_purging_the_cache_loses_nothing_from_the_outputs(tmp_path: Path) -> Non
 def test_strategy_from_a_file_outside_the_package(tmp_path: Path) -> None:
     strategy_file = tmp_path / "my_strategies.py"
     strategy_file.write_text(
-        '''
+        """
 from decimal import Decimal
 
 from nautilus_trader.config import StrategyConfig
@@ -110,14 +134,20 @@ class BuyEveryNBars(Strategy):
     def on_bar(self, bar: Bar) -> None:
         self.count += 1
         if self.count % self.config.every == 0:
-            order = self.order_factory.market(self.config.instrument_id, OrderSide.BUY, self.instrument.make_qty(1))
-            self.submit_order(order)
-''',
+            qty = self.instrument.make_qty(1)
+            self.submit_order(self.order_factory.market(self.config.instrument_id, OrderSide.BUY, qty))
+""",
         encoding="utf-8",
     )
     result = run_cli(
-        "run", "--output-dir", str(tmp_path), "--run-id", "mine", "-q",
-        "--strategy", f"{strategy_file}:BuyEveryNBars",
+        "run",
+        "--output-dir",
+        str(tmp_path),
+        "--run-id",
+        "mine",
+        "-q",
+        "--strategy",
+        f"{strategy_file}:BuyEveryNBars",
         "--strategy-config",
         '{"instrument_id": "6EH4.CME", "bar_type": "6EH4.CME-1-MINUTE-LAST-EXTERNAL", "every": 1000}',
     )

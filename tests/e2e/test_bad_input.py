@@ -60,7 +60,9 @@ def test_a_good_small_config_runs(tmp_path: Path) -> None:
 
 
 def test_missing_data_file(tmp_path: Path) -> None:
-    result = run_cli("run", "-c", str(_config(tmp_path, data="nowhere.csv")), "--output-dir", str(tmp_path / "r"))
+    result = run_cli(
+        "run", "-c", str(_config(tmp_path, data="nowhere.csv")), "--output-dir", str(tmp_path / "r")
+    )
     _assert_one_line_error(result, "nowhere.csv", "not found")
     assert not (tmp_path / "r").exists()
 
@@ -114,4 +116,6 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("mode", ["paper", "live"])
 def test_modes_not_yet_assembled_say_so(tmp_path: Path, mode: str) -> None:
-    _assert_one_line_error(run_cli("run", "--mode", mode, "--output-dir", str(tmp_path)), mode, "not available")
+    _assert_one_line_error(
+        run_cli("run", "--mode", mode, "--output-dir", str(tmp_path)), mode, "not available"
+    )

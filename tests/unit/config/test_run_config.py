@@ -52,7 +52,10 @@ def test_overrides_apply_before_validation(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        (MINIMAL.replace('"1_000_000 USD"', '"0 USD"'), "venues[0].starting_balances: '0 USD': a starting balance must be positive"),
+        (
+            MINIMAL.replace('"1_000_000 USD"', '"0 USD"'),
+            "venues[0].starting_balances: '0 USD': a starting balance must be positive",
+        ),
         (MINIMAL.replace('"1_000_000 USD"', '"lots USD"'), "venues[0].starting_balances: 'lots USD'"),
         (MINIMAL.replace('"1_000_000 USD"', '"1000"'), "is not '<amount> <CCY>'"),
         (MINIMAL.replace('id = "ESZ6.CME"', 'id = "ESZ6.B3"'), "venue B3, which has no [[venues]] entry"),
@@ -60,7 +63,10 @@ def test_overrides_apply_before_validation(tmp_path: Path) -> None:
         (MINIMAL + '\n[run]\nequity_interval = "soon"\n', "run.equity_interval"),
         (MINIMAL + '\n[run]\nstart = "2024-02-01"\nend = "2024-01-01"\n', "is not after start"),
         (MINIMAL.replace('path = "my.py:Mine"', 'path = "no-colon"'), "strategies[0].path"),
-        (MINIMAL.replace('[[data]]', '[[data]]\nkind = "quotes"\nprice_scale = -1'), "price_scale must be positive"),
+        (
+            MINIMAL.replace("[[data]]", '[[data]]\nkind = "quotes"\nprice_scale = -1'),
+            "price_scale must be positive",
+        ),
         (MINIMAL.replace("[[instruments]]", "[[instrumentz]]"), "instrumentz: unknown key"),
     ],
 )
