@@ -114,8 +114,10 @@ def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
     run_id, out = prepare_output_dir(config)
     write_json(config.model_dump(mode="json"), out / "config.json")
     try:
-        start = dt_to_unix_nanos(config.run.start) if config.run.start else None
-        end = dt_to_unix_nanos(config.run.end) if config.run.end else None
+        # Explicit bounds: with streamed data the engine cannot know where the data starts, and would
+        # start its clock (and every timer) at the epoch.
+        start = dt_to_unix_nanos(config.run.start) if config.run.start else built.start_ns
+        end = dt_to_unix_nanos(config.run.end) if config.run.end else built.end_ns
         engine_started = time.perf_counter()
         built.engine.run(start=start, end=end)
         engine_seconds = time.perf_counter() - engine_started

@@ -5,7 +5,7 @@ Only ``macrofund.engine.assembly`` calls this; strategies, risk and audit never 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +19,7 @@ from nautilus_trader.model.identifiers import InstrumentId, TraderId, Venue
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
 
-from macrofund.adapters.files import load_bars, load_catalog, load_quotes
+from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, read_bars, read_quotes
 from macrofund.config.run_config import RunConfig
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
@@ -55,52 +55,69 @@ def build_instruments(config: RunConfig) -> dict[str, Instrument]:
     return {i.id: futures_contract(i.id, reference=reference) for i in config.instruments}
 
 
-def load_market_data(config: RunConfig, instruments: dict[str, Instrument]) -> list:
-    """All configured data, filtered to the run's time range."""
+# Bars/quotes handed to the engine per pull of a file stream: small enough that a long run never
+# holds more than a slice of its data as Nautilus objects, large enough that pulls cost nothing.
+STREAM_CHUNK = 50_000
+
+DataColumns = BarColumns | QuoteColumns
+
+
+def read_market_data(config: RunConfig, instruments: dict[str, Instrument]) -> tuple[list[DataColumns], list]:
+    """Every configured source, validated and filtered to the run's time range before anything runs.
+
+    Files come back as compact columns to be streamed into the engine; catalog data as objects.
+    """
     start_ns = dt_to_unix_nanos(config.run.start) if config.run.start else None
     end_ns = dt_to_unix_nanos(config.run.end) if config.run.end else None
-    data: list = []
+    streams: list[DataColumns] = []
+    objects: list = []
     for entry in config.data:
         path = config.resolve(entry.path)
         if entry.kind == "catalog":
             ids = [entry.instrument_id] if entry.instrument_id else list(instruments)
             wanted = [InstrumentId.from_str(i) for i in ids]
-            data.extend(load_catalog(path, wanted, start_ns=start_ns, end_ns=end_ns))
+            objects.extend(load_catalog(path, wanted, start_ns=start_ns, end_ns=end_ns))
             continue
         assert entry.instrument_id is not None  # validated by DataConfig
         instrument = instruments[entry.instrument_id]
         if entry.kind == "bars":
             bar_type = BarType.from_str(f"{entry.instrument_id}-{entry.bar_spec}-EXTERNAL")
-            data.extend(
-                load_bars(
-                    path,
-                    instrument,
-                    bar_type,
-                    price_scale=entry.price_scale,
-                    start_ns=start_ns,
-                    end_ns=end_ns,
-                    timestamp_is_open=entry.timestamp_is_open,
-                )
+            columns: DataColumns = read_bars(
+                path,
+                instrument,
+                bar_type,
+                price_scale=entry.price_scale,
+                start_ns=start_ns,
+                end_ns=end_ns,
+                timestamp_is_open=entry.timestamp_is_open,
             )
         else:
-            data.extend(
-                load_quotes(path, instrument, price_scale=entry.price_scale, start_ns=start_ns, end_ns=end_ns)
+            columns = read_quotes(
+                path, instrument, price_scale=entry.price_scale, start_ns=start_ns, end_ns=end_ns
             )
-    if not data:
+        if len(columns):
+            streams.append(columns)
+    if not streams and not objects:
         raise DataError("no market data in the configured files and time range")
-    return data
+    return streams, objects
+
+
+def _chunks(columns: DataColumns) -> Iterator[list]:
+    for start in range(0, len(columns), STREAM_CHUNK):
+        yield columns.build(start, start + STREAM_CHUNK)
 
 
 def build_backtest(config: RunConfig, on_progress: ProgressFn | None = None) -> BacktestRun:
     """Assemble the engine: venues, instruments, data, strategies and the run recorder."""
     instruments = build_instruments(config)
-    data = load_market_data(config, instruments)
+    streams, objects = read_market_data(config, instruments)
     strategies = [
         build_strategy(s.path, s.config, s.config_class, config.source.parent if config.source else None)
         for s in config.strategies
     ]
-    start_ns = min(d.ts_init for d in data)
-    end_ns = max(d.ts_init for d in data)
+    firsts = [int(c.ts[0]) for c in streams] + [d.ts_init for d in objects[:1]]
+    lasts = [int(c.ts[-1]) for c in streams] + [d.ts_init for d in objects[-1:]]
+    start_ns, end_ns = min(firsts), max(lasts)
 
     engine = BacktestEngine(
         config=BacktestEngineConfig(
@@ -121,9 +138,11 @@ def build_backtest(config: RunConfig, on_progress: ProgressFn | None = None) -> 
         )
     for instrument in instruments.values():
         engine.add_instrument(instrument)
-    data_count = len(data)
-    engine.add_data(data)
-    del data
+    data_count = len(objects) + sum(len(c) for c in streams)
+    if objects:
+        engine.add_data(objects)
+    for n, columns in enumerate(streams):
+        engine.add_data_iterator(f"macrofund-data-{n}", _chunks(columns))
 
     span = max(end_ns - start_ns, 1)
 

@@ -6,8 +6,16 @@ Every problem with a file is a one-line ``DataError`` naming the file and the li
 
 from __future__ import annotations
 
-from macrofund.adapters.files.bars import load_bars
+from macrofund.adapters.files.bars import BarColumns, load_bars, read_bars
 from macrofund.adapters.files.catalog import load_catalog
-from macrofund.adapters.files.quotes import load_quotes
+from macrofund.adapters.files.quotes import QuoteColumns, load_quotes, read_quotes
 
-__all__ = ["load_bars", "load_catalog", "load_quotes"]
+__all__ = [
+    "BarColumns",
+    "QuoteColumns",
+    "load_bars",
+    "load_catalog",
+    "load_quotes",
+    "read_bars",
+    "read_quotes",
+]

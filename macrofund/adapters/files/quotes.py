@@ -8,12 +8,15 @@ quote bars in /work/shared/data have 5), so ``crossed="skip"`` drops them instea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
 from macrofund.adapters.files.objects import raw_values, size_raw_per_unit
@@ -37,6 +40,45 @@ BID_COLUMNS: tuple[str, ...] = ("bid", "bid_price")
 ASK_COLUMNS: tuple[str, ...] = ("ask", "ask_price")
 
 
+@dataclass(frozen=True)
+class QuoteColumns:
+    """A validated quote file as integer columns (tick units); ``build`` makes the ``QuoteTick``s.
+
+    See ``BarColumns``: the compact form lets a long backtest stream quotes chunk by chunk.
+    """
+
+    instrument_id: InstrumentId
+    precision: int
+    size_precision: int
+    price_raw: int
+    size_raw: int
+    ts: npt.NDArray[np.int64]
+    bids: npt.NDArray[np.int64]
+    asks: npt.NDArray[np.int64]
+    bid_sizes: npt.NDArray[np.int64]
+    ask_sizes: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def build(self, start: int = 0, stop: int | None = None) -> list[QuoteTick]:
+        """The ``QuoteTick`` objects of rows ``start:stop``, oldest first."""
+        window = slice(start, stop)
+        bid_raws, ask_raws = (
+            raw_values(self.bids[window], self.price_raw),
+            raw_values(self.asks[window], self.price_raw),
+        )
+        bid_size_raws = raw_values(self.bid_sizes[window], self.size_raw)
+        ask_size_raws = raw_values(self.ask_sizes[window], self.size_raw)
+        instrument_id, precision, size_precision = self.instrument_id, self.precision, self.size_precision
+        from_raw = QuoteTick.from_raw
+        rows = zip(bid_raws, ask_raws, bid_size_raws, ask_size_raws, self.ts[window].tolist(), strict=True)
+        return [
+            from_raw(instrument_id, b, a, precision, precision, bs, as_, size_precision, size_precision, t, t)
+            for b, a, bs, as_, t in rows
+        ]
+
+
 def load_quotes(
     path: Path,
     instrument: Instrument,
@@ -56,6 +98,28 @@ def load_quotes(
     (checked after rounding). ``start_ns``/``end_ns`` are inclusive and applied after validation.
     Raises ``DataError`` naming the file and line. See ``docs/data-formats.md``.
     """
+    return read_quotes(
+        path,
+        instrument,
+        price_scale=price_scale,
+        default_size=default_size,
+        crossed=crossed,
+        start_ns=start_ns,
+        end_ns=end_ns,
+    ).build()
+
+
+def read_quotes(
+    path: Path,
+    instrument: Instrument,
+    *,
+    price_scale: Decimal = Decimal(1),
+    default_size: Decimal = Decimal(1_000_000),
+    crossed: Literal["error", "skip"] = "error",
+    start_ns: int | None = None,
+    end_ns: int | None = None,
+) -> QuoteColumns:
+    """Read and validate a quote file (same rules as ``load_quotes``) without building the objects yet."""
     if crossed not in ("error", "skip"):
         raise ValueError(f"crossed must be 'error' or 'skip', was {crossed!r}")
     if not isinstance(price_scale, Decimal) or not price_scale > 0:
@@ -103,17 +167,18 @@ def load_quotes(
         ts, bids, asks = ts[keep], bids[keep], asks[keep]
         bid_sizes, ask_sizes = bid_sizes[keep], ask_sizes[keep]
 
-    price_raw = instrument.price_increment.raw
-    size_raw = size_raw_per_unit(size_precision)
-    bid_raws, ask_raws = raw_values(bids, price_raw), raw_values(asks, price_raw)
-    bid_size_raws, ask_size_raws = raw_values(bid_sizes, size_raw), raw_values(ask_sizes, size_raw)
-    instrument_id = instrument.id
-    from_raw = QuoteTick.from_raw
-    rows = zip(bid_raws, ask_raws, bid_size_raws, ask_size_raws, ts.tolist(), strict=True)
-    return [
-        from_raw(instrument_id, b, a, precision, precision, bs, as_, size_precision, size_precision, t, t)
-        for b, a, bs, as_, t in rows
-    ]
+    return QuoteColumns(
+        instrument_id=instrument.id,
+        precision=precision,
+        size_precision=size_precision,
+        price_raw=instrument.price_increment.raw,
+        size_raw=size_raw_per_unit(size_precision),
+        ts=ts,
+        bids=bids,
+        asks=asks,
+        bid_sizes=bid_sizes,
+        ask_sizes=ask_sizes,
+    )
 
 
 def _require_columns(table: SourceTable) -> tuple[str, str]:
