@@ -1,0 +1,8 @@
+"""Shared fixtures: real servers, started when the machine has none (see tests/fixtures/servers.py)."""
+
+from tests.fixtures.servers import (  # noqa: F401
+    postgres_dsn,
+    postgres_server,
+    redis_prefix,
+    redis_server,
+)
