@@ -13,9 +13,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from macrofund.audit.config import AuditConfig
+from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
+from macrofund.risk.config import RiskConfig
+from macrofund.storage.config import StorageConfig
+from macrofund.venues.sim.config import FillModelSettings
 
 Mode = Literal["backtest", "paper", "live"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "OFF"]
@@ -44,11 +49,7 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"expected a duration like '30s', '15m', '1h' or '1d', got {value!r}")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RunSection(_Frozen):
+class RunSection(FrozenModel):
     """How the run is executed and where its outputs go."""
 
     mode: Mode = "backtest"
@@ -85,7 +86,7 @@ class RunSection(_Frozen):
         return self
 
 
-class VenueConfig(_Frozen):
+class VenueConfig(FrozenModel):
     """A venue account: the simulated exchange in backtest, the sandbox in paper, the FIX session in live."""
 
     name: str = Field(pattern=r"^[A-Z0-9_]+$")
@@ -96,6 +97,8 @@ class VenueConfig(_Frozen):
     # Per-contract fee per side, keyed by contract root ("ES") or instrument id ("ESZ6.CME").
     fees: dict[str, Decimal] = Field(default_factory=dict)
     bar_execution: bool = True
+    # The simulated exchange's fill model (backtest and paper): default Nautilus, or Almgren-Chriss.
+    fill_model: FillModelSettings = Field(default_factory=FillModelSettings)
 
     @field_validator("starting_balances")
     @classmethod
@@ -121,13 +124,13 @@ class VenueConfig(_Frozen):
         return values
 
 
-class InstrumentConfig(_Frozen):
+class InstrumentConfig(FrozenModel):
     """A futures contract by Nautilus instrument id, e.g. ``ESZ6.CME`` or ``WINZ26.B3``."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9$!_-]+\.[A-Z0-9_]+$")
 
 
-class DataConfig(_Frozen):
+class DataConfig(FrozenModel):
     """One market-data source: a CSV/Parquet file of bars or quote ticks, or a Nautilus catalog."""
 
     kind: Literal["bars", "quotes", "catalog"] = "bars"
@@ -146,7 +149,7 @@ class DataConfig(_Frozen):
         return self
 
 
-class StrategyEntry(_Frozen):
+class StrategyEntry(FrozenModel):
     """A strategy class by path (``pkg.module:Class`` or ``file.py:Class``) and its config fields."""
 
     path: str = Field(pattern=r"^[^:]+:[A-Za-z_][A-Za-z0-9_]*$")
@@ -154,7 +157,7 @@ class StrategyEntry(_Frozen):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunConfig(_Frozen):
+class RunConfig(FrozenModel):
     """Everything one run needs. Relative paths are resolved against the config file's folder."""
 
     run: RunSection = Field(default_factory=RunSection)
@@ -162,6 +165,9 @@ class RunConfig(_Frozen):
     instruments: list[InstrumentConfig] = Field(min_length=1)
     data: list[DataConfig] = Field(min_length=1)
     strategies: list[StrategyEntry] = Field(min_length=1)
+    risk: RiskConfig = Field(default_factory=RiskConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
     source: Path | None = None
 
     @model_validator(mode="after")

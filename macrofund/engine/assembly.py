@@ -16,7 +16,7 @@ from typing import Any
 from nautilus_trader.core.datetime import dt_to_unix_nanos
 
 from macrofund.config.run_config import RunConfig, default_run_id
-from macrofund.engine.backtest import BacktestRun, build_backtest
+from macrofund.engine.backtest import BacktestRun, build_backtest, prepare_backtest
 from macrofund.errors import ConfigError, ModeUnavailableError
 from macrofund.reports.outputs import write_json, write_rows
 from macrofund.reports.summary import account_summary, build_summary
@@ -110,20 +110,26 @@ def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
             f"--mode {config.run.mode} is not available yet: only backtest is assembled in this release"
         )
     started = time.perf_counter()
-    built = build_backtest(config, on_progress)
+    inputs = prepare_backtest(config)
     run_id, out = prepare_output_dir(config)
     write_json(config.model_dump(mode="json"), out / "config.json")
+    built = build_backtest(config, inputs, run_id, out, on_progress)
     try:
         # Explicit bounds: with streamed data the engine cannot know where the data starts, and would
         # start its clock (and every timer) at the epoch.
-        start = dt_to_unix_nanos(config.run.start) if config.run.start else built.start_ns
-        end = dt_to_unix_nanos(config.run.end) if config.run.end else built.end_ns
+        start = dt_to_unix_nanos(config.run.start) if config.run.start else inputs.start_ns
+        end = dt_to_unix_nanos(config.run.end) if config.run.end else inputs.end_ns
         engine_started = time.perf_counter()
         built.engine.run(start=start, end=end)
         engine_seconds = time.perf_counter() - engine_started
-        built.recorder.finalize(built.engine.kernel.clock.timestamp_ns())
+        end_ts = built.engine.kernel.clock.timestamp_ns()
+        built.recorder.finalize(end_ts)
+        for component in built.components:
+            component.on_run_end(end_ts)
         return _write_outputs(config, built, run_id, out, time.perf_counter() - started, engine_seconds)
     finally:
+        for component in built.components:
+            component.close()
         built.engine.dispose()
 
 
@@ -150,23 +156,28 @@ def _write_outputs(
                 rec.orders,
                 rec.positions,
                 rec.equity,
-                built.instruments,
+                built.inputs.instruments,
             )
         )
     summary = build_summary(
         run_id,
         config.run.mode,
-        built.start_ns,
-        built.end_ns,
+        built.inputs.start_ns,
+        built.inputs.end_ns,
         accounts,
         extra={
-            "data_points": built.data_count,
+            "data_points": built.inputs.data_count,
             "elapsed_seconds": round(elapsed, 3),
             "engine_seconds": round(engine_seconds, 3),
             "cache_purges": rec.purges,
             "output_dir": str(out),
         },
     )
+    for component in built.components:
+        files.update(component.write_outputs(out))
+        section = component.summary()
+        if section is not None:
+            summary[component.name] = section
     files["summary"] = write_json(summary, out / "summary.json")
     files["config"] = out / "config.json"
     return RunResult(run_id=run_id, output_dir=out, summary=summary, files=files)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, RiskEngineConfig
@@ -18,14 +19,18 @@ from nautilus_trader.model.enums import AccountType, OmsType
 from nautilus_trader.model.identifiers import InstrumentId, TraderId, Venue
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
+from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, read_bars, read_quotes
 from macrofund.config.run_config import RunConfig
+from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.errors import DataError
+from macrofund.strategies.execution import default_exec_algorithms
 from macrofund.venues.contracts import futures_contract
 from macrofund.venues.fees import ContractFeeModel
+from macrofund.venues.sim import build_fill_model
 
 ProgressFn = Callable[[float], None]
 
@@ -36,10 +41,8 @@ class BacktestRun:
 
     engine: BacktestEngine
     recorder: RunRecorder
-    instruments: dict[str, Instrument]
-    start_ns: int
-    end_ns: int
-    data_count: int
+    inputs: BacktestInputs
+    components: list[RunComponent]
 
 
 def logging_config(level: str) -> LoggingConfig:
@@ -107,8 +110,24 @@ def _chunks(columns: DataColumns) -> Iterator[list]:
         yield columns.build(start, start + STREAM_CHUNK)
 
 
-def build_backtest(config: RunConfig, on_progress: ProgressFn | None = None) -> BacktestRun:
-    """Assemble the engine: venues, instruments, data, strategies and the run recorder."""
+@dataclass
+class BacktestInputs:
+    """Everything validated before a run folder exists: a bad input never leaves a half-made run."""
+
+    instruments: dict[str, Instrument]
+    streams: list[DataColumns]
+    objects: list
+    strategies: list[Strategy]
+    start_ns: int
+    end_ns: int
+
+    @property
+    def data_count(self) -> int:
+        return len(self.objects) + sum(len(c) for c in self.streams)
+
+
+def prepare_backtest(config: RunConfig) -> BacktestInputs:
+    """Build instruments and strategies and validate all data (nothing is started)."""
     instruments = build_instruments(config)
     streams, objects = read_market_data(config, instruments)
     strategies = [
@@ -117,8 +136,17 @@ def build_backtest(config: RunConfig, on_progress: ProgressFn | None = None) -> 
     ]
     firsts = [int(c.ts[0]) for c in streams] + [d.ts_init for d in objects[:1]]
     lasts = [int(c.ts[-1]) for c in streams] + [d.ts_init for d in objects[-1:]]
-    start_ns, end_ns = min(firsts), max(lasts)
+    return BacktestInputs(instruments, streams, objects, strategies, min(firsts), max(lasts))
 
+
+def build_backtest(
+    config: RunConfig,
+    inputs: BacktestInputs,
+    run_id: str,
+    output_dir: Path,
+    on_progress: ProgressFn | None = None,
+) -> BacktestRun:
+    """Assemble the engine: components, venues, instruments, data, recorder, algorithms, strategies."""
     engine = BacktestEngine(
         config=BacktestEngineConfig(
             trader_id=TraderId(config.run.trader_id),
@@ -126,46 +154,52 @@ def build_backtest(config: RunConfig, on_progress: ProgressFn | None = None) -> 
             risk_engine=RiskEngineConfig(),
         )
     )
-    for venue in config.venues:
-        engine.add_venue(
-            venue=Venue(venue.name),
-            oms_type=OmsType[venue.oms_type],
-            account_type=AccountType[venue.account_type],
-            starting_balances=[Money.from_str(b.replace("_", "")) for b in venue.starting_balances],
-            base_currency=Currency.from_str(venue.base_currency) if venue.base_currency else None,
-            fee_model=ContractFeeModel(fees=dict(venue.fees)),
-            bar_execution=venue.bar_execution,
+    handle = KernelHandle(
+        kernel=engine.kernel, config=config, run_id=run_id, output_dir=output_dir, add_actor=engine.add_actor
+    )
+    # Before venues: the audit trail must see the accounts' first states (1.221 wildcard-subscription bug).
+    components = install_components(handle)
+    try:
+        for venue in config.venues:
+            engine.add_venue(
+                venue=Venue(venue.name),
+                oms_type=OmsType[venue.oms_type],
+                account_type=AccountType[venue.account_type],
+                starting_balances=[Money.from_str(b.replace("_", "")) for b in venue.starting_balances],
+                base_currency=Currency.from_str(venue.base_currency) if venue.base_currency else None,
+                fill_model=build_fill_model(venue, inputs.instruments),
+                fee_model=ContractFeeModel(fees=dict(venue.fees)),
+                bar_execution=venue.bar_execution,
+            )
+        for instrument in inputs.instruments.values():
+            engine.add_instrument(instrument)
+        if inputs.objects:
+            engine.add_data(inputs.objects)
+        for n, columns in enumerate(inputs.streams):
+            engine.add_data_iterator(f"macrofund-data-{n}", _chunks(columns))
+
+        start_ns, span = inputs.start_ns, max(inputs.end_ns - inputs.start_ns, 1)
+
+        def progress(ts: int) -> None:
+            if on_progress is not None:
+                on_progress(min(max((ts - start_ns) / span, 0.0), 1.0))
+
+        recorder = RunRecorder(
+            RunRecorderConfig(
+                equity_interval_secs=config.run.equity_interval.total_seconds(),
+                purge_interval_secs=config.run.purge_interval.total_seconds(),
+            ),
+            venues=[Venue(v.name) for v in config.venues],
+            on_progress=progress,
         )
-    for instrument in instruments.values():
-        engine.add_instrument(instrument)
-    data_count = len(objects) + sum(len(c) for c in streams)
-    if objects:
-        engine.add_data(objects)
-    for n, columns in enumerate(streams):
-        engine.add_data_iterator(f"macrofund-data-{n}", _chunks(columns))
-
-    span = max(end_ns - start_ns, 1)
-
-    def progress(ts: int) -> None:
-        if on_progress is not None:
-            on_progress(min(max((ts - start_ns) / span, 0.0), 1.0))
-
-    recorder = RunRecorder(
-        RunRecorderConfig(
-            equity_interval_secs=config.run.equity_interval.total_seconds(),
-            purge_interval_secs=config.run.purge_interval.total_seconds(),
-        ),
-        venues=[Venue(v.name) for v in config.venues],
-        on_progress=progress,
-    )
-    engine.add_actor(recorder)
-    for strategy in strategies:
-        engine.add_strategy(strategy)
-    return BacktestRun(
-        engine=engine,
-        recorder=recorder,
-        instruments=instruments,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        data_count=data_count,
-    )
+        engine.add_actor(recorder)
+        for algorithm in default_exec_algorithms():
+            engine.add_exec_algorithm(algorithm)
+        for strategy in inputs.strategies:
+            engine.add_strategy(strategy)
+    except BaseException:
+        for component in components:
+            component.close()
+        engine.dispose()
+        raise
+    return BacktestRun(engine=engine, recorder=recorder, inputs=inputs, components=components)

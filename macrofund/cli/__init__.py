@@ -1,8 +1,14 @@
-"""The ``macrofund`` command. Presentation (tables, progress bars, one-line errors) lives here only."""
+"""The ``macrofund`` command. Presentation (tables, progress bars, one-line errors) lives here only.
+
+Subcommands live in modules of this package that define ``register(app)``; they are found at start-up,
+so adding a command never means editing this file. Modules import heavy dependencies inside commands.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import sys
 from datetime import datetime
 from importlib import resources
@@ -229,9 +235,35 @@ def run(
         highlight=False,
     )
     console.print(_summary_table(summary))
+    _print_sections(summary)
     console.print(
         f"Outputs: [bold]{result.output_dir}[/] (summary.json, orders/fills/positions/equity .parquet)"
     )
+
+
+def _print_sections(summary: dict[str, Any]) -> None:
+    """Component sections of the summary (risk, audit, execution...), printed exactly as saved."""
+    for name, section in summary.items():
+        if not isinstance(section, dict) or name in ("period",):
+            continue
+        table = Table(title=name.replace("_", " ").capitalize(), title_justify="left", show_header=False)
+        table.add_column("", style="bold")
+        table.add_column("", justify="right")
+        for key, value in section.items():
+            shown = json.dumps(value) if isinstance(value, dict | list) else str(value)
+            table.add_row(key.replace("_", " "), shown)
+        console.print(table)
+
+
+def _register_subcommands() -> None:
+    for module_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_register_subcommands()
 
 
 def main() -> None:
