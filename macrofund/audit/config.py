@@ -9,3 +9,4 @@ class AuditConfig(FrozenModel):
     """Where the hash-chained audit trail goes and how durably."""
 
     enabled: bool = True
+    database_url: str | None = None  # also write the trail to PostgreSQL (``--audit-db``)

@@ -201,6 +201,13 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override any key: --set venues.0.fees.ES=1.5 (TOML value)."),
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="PostgreSQL DSN: also persist the run's orders, fills, positions."),
+    ] = None,
+    audit_db: Annotated[
+        str | None, typer.Option("--audit-db", help="PostgreSQL DSN: also write the audit trail there.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a backtest (paper and live arrive in later releases) and write its outputs."""
@@ -211,6 +218,10 @@ def run(
         overrides = _cli_overrides(
             mode, run_id, output_dir, start, end, log_level, strategy, strategy_config, data, instrument
         )
+        if db is not None:
+            overrides["storage.database_url"] = db
+        if audit_db is not None:
+            overrides["audit.database_url"] = audit_db
         structural = _apply_structural(config_path, overrides)
         raw_sets = structural + [parse_override(s) for s in set_ or []]
         run_config = load_run_config(config_path, overrides, raw_sets)

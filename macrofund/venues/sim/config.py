@@ -1,13 +1,55 @@
-"""Fill-model settings per venue (``[venues.fill_model]`` in the run config)."""
+"""Fill-model settings per venue (``[venues.fill_model]`` in the run config).
+
+Almgren-Chriss parameters are per instrument, keyed by contract root (``ES``) or instrument id
+(``ESZ6.CME``; the id wins). Units follow ``macrofund.venues.impact``: prices in the instrument's
+quote units per contract, time in trading days of ``trading_day_hours`` hours.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from macrofund.config.base import FrozenModel
+from macrofund.errors import ConfigError
+
+
+class ImpactParams(FrozenModel):
+    """Almgren-Chriss parameters of one instrument (see docs/impact-model.md)."""
+
+    sigma: float = Field(ge=0)  # price units per sqrt(trading day)
+    eta: float = Field(ge=0)  # temporary impact coefficient
+    gamma: float = Field(ge=0)  # permanent impact coefficient
+    epsilon: float = Field(ge=0)  # fixed cost per contract: half spread + fees, price units
+    beta: float = Field(default=1.0, gt=0)  # temporary impact exponent
+    alpha: float = Field(default=1.0, gt=0)  # permanent impact exponent
+    trading_day_hours: float = Field(default=23.0, gt=0, le=24)
+    daily_volume: float | None = Field(default=None, gt=0)  # informational: what the calibration saw
 
 
 class FillModelSettings(FrozenModel):
-    """Which fill model the simulated exchange uses."""
+    """Which fill model the simulated exchange uses, and its per-instrument parameters."""
 
-    kind: Literal["default"] = "default"
+    kind: Literal["default", "almgren_chriss"] = "default"
+    impact: dict[str, ImpactParams] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _needs_params(self) -> FillModelSettings:
+        if self.kind == "almgren_chriss" and not self.impact:
+            raise ValueError("kind = 'almgren_chriss' needs [venues.fill_model.impact.<ROOT>] parameters")
+        return self
+
+    def params_for(self, instrument_id: str) -> ImpactParams:
+        """Parameters for ``ESZ6.CME`` (by id, else by its root); ``ConfigError`` naming what is missing."""
+        if instrument_id in self.impact:
+            return self.impact[instrument_id]
+        from macrofund.venues.contracts import spec_for_symbol
+
+        root = spec_for_symbol(instrument_id.rsplit(".", 1)[0]).root
+        if root in self.impact:
+            return self.impact[root]
+        raise ConfigError(
+            f"fill_model.impact: no Almgren-Chriss parameters for {instrument_id} "
+            f"(add [venues.fill_model.impact.{root}] or run `macrofund calibrate`)"
+        )

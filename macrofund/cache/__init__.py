@@ -1,0 +1,1 @@
+"""Redis cache-aside: instruments, reference prices, latest positions and P&L."""
