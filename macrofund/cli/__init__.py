@@ -227,7 +227,7 @@ def run(
         run_config = load_run_config(config_path, overrides, raw_sets)
         show_progress = not quiet and console.is_terminal
         with Progress(
-            TextColumn("[bold]backtest[/]"),
+            TextColumn("[bold]{task.description}[/]"),
             BarColumn(),
             TextColumn("{task.percentage:>5.1f}% of sim time"),
             TimeElapsedColumn(),
@@ -235,8 +235,12 @@ def run(
             transient=True,
             disable=not show_progress,
         ) as progress:
-            task = progress.add_task("run", total=1.0)
-            result = run_engine(run_config, on_progress=lambda f: progress.update(task, completed=f))
+            task = progress.add_task("loading and checking data", total=1.0)
+
+            def on_progress(fraction: float) -> None:
+                progress.update(task, completed=fraction, description=run_config.run.mode)
+
+            result = run_engine(run_config, on_progress=on_progress)
     except MacrofundError as exc:
         fail(str(exc))
     summary = result.summary
