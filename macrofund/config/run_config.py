@@ -36,6 +36,16 @@ _DURATION_UNITS = {
 }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_ns(value: datetime) -> int:
+    """Exact UTC nanoseconds of an aware datetime (naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1) * 1_000
+
+
 def parse_duration(value: object) -> timedelta:
     """Accept ``timedelta``, seconds, or strings such as ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"``."""
     if isinstance(value, timedelta):

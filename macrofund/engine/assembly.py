@@ -13,9 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from nautilus_trader.core.datetime import dt_to_unix_nanos
-
-from macrofund.config.run_config import RunConfig, default_run_id
+from macrofund.config.run_config import RunConfig, default_run_id, utc_ns
 from macrofund.engine.backtest import BacktestRun, build_backtest, prepare_backtest
 from macrofund.errors import ConfigError, ModeUnavailableError
 from macrofund.reports.outputs import write_json, write_rows
@@ -117,8 +115,8 @@ def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
     try:
         # Explicit bounds: with streamed data the engine cannot know where the data starts, and would
         # start its clock (and every timer) at the epoch.
-        start = dt_to_unix_nanos(config.run.start) if config.run.start else inputs.start_ns
-        end = dt_to_unix_nanos(config.run.end) if config.run.end else inputs.end_ns
+        start = utc_ns(config.run.start) if config.run.start else inputs.start_ns
+        end = utc_ns(config.run.end) if config.run.end else inputs.end_ns
         engine_started = time.perf_counter()
         built.engine.run(start=start, end=end)
         engine_seconds = time.perf_counter() - engine_started

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, RiskEngineConfig
-from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.model.currencies import Currency
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.enums import AccountType, OmsType
@@ -22,7 +21,7 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, read_bars, read_quotes
-from macrofund.config.run_config import RunConfig
+from macrofund.config.run_config import RunConfig, utc_ns
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
@@ -70,8 +69,8 @@ def read_market_data(config: RunConfig, instruments: dict[str, Instrument]) -> t
 
     Files come back as compact columns to be streamed into the engine; catalog data as objects.
     """
-    start_ns = dt_to_unix_nanos(config.run.start) if config.run.start else None
-    end_ns = dt_to_unix_nanos(config.run.end) if config.run.end else None
+    start_ns = utc_ns(config.run.start) if config.run.start else None
+    end_ns = utc_ns(config.run.end) if config.run.end else None
     streams: list[DataColumns] = []
     objects: list = []
     for entry in config.data:
