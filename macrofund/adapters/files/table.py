@@ -264,7 +264,7 @@ def _datetimes_to_ns(table: SourceTable, column: str, series: pd.Series) -> npt.
             raise DataError(f"{table.at(i)}: {column} is empty")
         text = str(cell).strip()
         raise DataError(f"{table.at(i)}: cannot parse {column} {text!r} as an ISO 8601 timestamp")
-    return stamps.dt.as_unit("ns").astype("int64").to_numpy(dtype=np.int64)
+    return np.asarray(stamps.dt.as_unit("ns").astype("int64").to_numpy(), dtype=np.int64)
 
 
 def check_non_decreasing(table: SourceTable, column: str, ns: npt.NDArray[np.int64]) -> None:
