@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from macrofund.adapters.feed import FeedConfig
 from macrofund.audit.config import AuditConfig
 from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
@@ -173,15 +174,18 @@ class RunConfig(FrozenModel):
     run: RunSection = Field(default_factory=RunSection)
     venues: list[VenueConfig] = Field(min_length=1)
     instruments: list[InstrumentConfig] = Field(min_length=1)
-    data: list[DataConfig] = Field(min_length=1)
+    data: list[DataConfig] = Field(default_factory=list)  # backtest input; paper/live read [feed]
     strategies: list[StrategyEntry] = Field(min_length=1)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
     source: Path | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> RunConfig:
+        if self.run.mode == "backtest" and not self.data:
+            raise ValueError("data: a backtest needs at least one [[data]] entry")
         names = [v.name for v in self.venues]
         if len(set(names)) != len(names):
             raise ValueError(f"venues: duplicate venue name in {names}")

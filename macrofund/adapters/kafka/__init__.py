@@ -1,0 +1,1 @@
+"""Kafka market-data pipeline: producer, and a Nautilus LiveDataClient that consumes it."""
