@@ -7,9 +7,10 @@ quote units per contract, time in trading days of ``trading_day_hours`` hours.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
@@ -29,10 +30,31 @@ class ImpactParams(FrozenModel):
 
 
 class FillModelSettings(FrozenModel):
-    """Which fill model the simulated exchange uses, and its per-instrument parameters."""
+    """Which fill model the simulated exchange uses, and its per-instrument parameters.
+
+    ``market_order_horizon`` is the execution interval tau of ONE market order: a q-lot order trades at
+    the rate q / tau, with tau converted to trading days of the instrument's ``trading_day_hours``.
+    ``permanent_impact_half_life`` is how fast the permanent price offset left by our own fills decays.
+    ``max_levels`` 2 prices an order on two adjacent ticks so its VWAP is within tick/q of the model; 1
+    rounds the whole order to one tick (within one tick, fewer fills, faster). See docs/fill-model.md.
+    """
 
     kind: Literal["default", "almgren_chriss"] = "default"
     impact: dict[str, ImpactParams] = Field(default_factory=dict)
+    market_order_horizon: timedelta = timedelta(minutes=1)
+    permanent_impact_half_life: timedelta = timedelta(minutes=30)
+    max_levels: Literal[1, 2] = 2
+    random_seed: int = Field(default=42, ge=0)
+
+    @field_validator("market_order_horizon", "permanent_impact_half_life", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        from macrofund.config.run_config import parse_duration  # run_config imports this module
+
+        duration = parse_duration(value)
+        if duration <= timedelta(0):
+            raise ValueError("must be a positive duration")
+        return duration
 
     @model_validator(mode="after")
     def _needs_params(self) -> FillModelSettings:
