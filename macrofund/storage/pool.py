@@ -1,0 +1,76 @@
+"""Connections to PostgreSQL with one-line errors, and the DSN a command should use.
+
+Every storage entry point (the persistence writer, ``macrofund db``, rebuild) connects through here,
+so an unreachable server or a typo in a DSN always reads the same way: what failed and where, with any
+password masked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from macrofund.errors import MacrofundError
+
+ENV_DATABASE_URL = "MACROFUND_DATABASE_URL"
+CONNECT_TIMEOUT_S = 10.0
+
+
+class StorageError(MacrofundError):
+    """The database could not be reached, or a storage request was invalid."""
+
+
+def mask_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ``***`` (safe for messages and logs)."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
+
+
+def dsn_from(option: str | None) -> str:
+    """``--db`` if given, else ``MACROFUND_DATABASE_URL``, else a ``StorageError`` saying how to set one."""
+    dsn = option or os.environ.get(ENV_DATABASE_URL)
+    if not dsn:
+        raise StorageError(
+            f"no database given: pass --db postgresql://user@host:5432/db or set {ENV_DATABASE_URL}"
+        )
+    return dsn
+
+
+def _check_dsn(dsn: str) -> None:
+    if not re.match(r"^postgres(ql)?://", dsn):
+        raise StorageError(f"database URL {mask_dsn(dsn)!r} must start with postgresql://")
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection; any failure becomes a one-line ``StorageError`` naming the (masked) DSN."""
+    _check_dsn(dsn)
+    try:
+        return await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StorageError(f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {reason}") from exc
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 4) -> asyncpg.Pool:
+    """A small pool for query commands and services that serve several requests at once."""
+    _check_dsn(dsn)
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StorageError(f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {reason}") from exc
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """``async with connection(dsn) as conn``: connect, use, always close."""
+    conn = await connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
