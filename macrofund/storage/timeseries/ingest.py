@@ -1,0 +1,275 @@
+"""Bulk ingest of 1-minute bars and quote ticks with COPY (asyncpg ``copy_records_to_table``).
+
+One ingest is one transaction: create the missing daily partitions, delete the instrument's rows in the
+span being written (so re-ingesting a file replaces it instead of failing or duplicating), COPY the new
+rows and record the span as pending for the rollups. Then, by default, the rollups of that span are
+refreshed in a second transaction. A failure anywhere leaves the previous data and rollups untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import repeat
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+from macrofund.storage.timeseries.buckets import TradingDayCalendar, calendar_for_venue
+from macrofund.storage.timeseries.errors import TimeseriesError
+from macrofund.storage.timeseries.partitions import ensure_partitions
+from macrofund.storage.timeseries.rollups import refresh_rollups
+from macrofund.storage.timeseries.setup import backend
+
+SCALE = 9  # stored integers are value * 10**SCALE
+_MINUTE_NS = 60_000_000_000
+_INT64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    """What the store needs to know about an instrument: its venue calendar and display precisions."""
+
+    instrument_id: str
+    price_precision: int
+    size_precision: int
+
+    @property
+    def venue(self) -> str:
+        return self.instrument_id.rsplit(".", 1)[-1]
+
+    @property
+    def calendar(self) -> TradingDayCalendar:
+        return calendar_for_venue(self.venue)
+
+    def __post_init__(self) -> None:
+        if "." not in self.instrument_id:
+            raise TimeseriesError(
+                f"instrument id {self.instrument_id!r} has no venue (expected SYMBOL.VENUE)"
+            )
+        for name in ("price_precision", "size_precision"):
+            if not 0 <= getattr(self, name) <= SCALE:
+                raise TimeseriesError(f"{self.instrument_id}: {name} must be within 0..{SCALE}")
+
+
+@dataclass(frozen=True)
+class BarArrays:
+    """1-minute bars as columns: ``ts_open_ns`` (UTC ns, the bar's open) and values scaled by 1e9."""
+
+    ts_open_ns: _INT64
+    open: _INT64
+    high: _INT64
+    low: _INT64
+    close: _INT64
+    volume: _INT64
+
+    def __len__(self) -> int:
+        return len(self.ts_open_ns)
+
+
+@dataclass(frozen=True)
+class QuoteArrays:
+    """Quote ticks as columns: ``ts_event_ns`` (UTC ns) and values scaled by 1e9."""
+
+    ts_event_ns: _INT64
+    bid: _INT64
+    ask: _INT64
+    bid_size: _INT64
+    ask_size: _INT64
+
+    def __len__(self) -> int:
+        return len(self.ts_event_ns)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many rows went in, over which span, and what it cost in partitions and rollup buckets."""
+
+    instrument_id: str
+    rows: int
+    replaced: int
+    first: datetime | None
+    last: datetime | None
+    partitions_created: int
+    rollup_buckets: int
+
+
+def to_e9(units: _INT64, increment: Decimal) -> _INT64:
+    """Whole increments (tick units) to 1e-9 units; the increment must be a multiple of 1e-9."""
+    factor = increment.scaleb(SCALE)
+    if factor != factor.to_integral_value():
+        raise TimeseriesError(f"increment {increment} is finer than 1e-{SCALE}: cannot be stored exactly")
+    return units.astype(np.int64) * np.int64(int(factor))
+
+
+def from_e9(value: int, precision: int) -> Decimal:
+    """A stored integer back to a ``Decimal`` with ``precision`` places (exact)."""
+    return Decimal(value).scaleb(-SCALE).quantize(Decimal(1).scaleb(-precision))
+
+
+def bars_from_columns(columns: object) -> tuple[InstrumentInfo, BarArrays]:
+    """Convert ``macrofund.adapters.files.BarColumns`` (close-stamped 1-minute bars) to stored form."""
+    from macrofund.adapters.files import BarColumns
+
+    if not isinstance(columns, BarColumns):
+        raise TypeError("expected BarColumns from macrofund.adapters.files.read_bars")
+    spec = columns.bar_type.spec
+    if spec.step != 1 or spec.aggregation.name != "MINUTE":
+        raise TimeseriesError(f"{columns.bar_type}: only 1-minute bars are stored (rollups make the rest)")
+    increment = _raw_increment(columns.price_raw)
+    info = InstrumentInfo(str(columns.bar_type.instrument_id), columns.precision, columns.size_precision)
+    return info, BarArrays(
+        ts_open_ns=columns.ts - _MINUTE_NS,
+        open=to_e9(columns.opens, increment),
+        high=to_e9(columns.highs, increment),
+        low=to_e9(columns.lows, increment),
+        close=to_e9(columns.closes, increment),
+        volume=to_e9(columns.volumes, Decimal(1).scaleb(-columns.size_precision)),
+    )
+
+
+def _raw_increment(price_raw: int) -> Decimal:
+    # Nautilus raw values are value * 10**FIXED_PRECISION; read the precision from Nautilus itself.
+    from nautilus_trader.model.objects import FIXED_PRECISION
+
+    return Decimal(price_raw).scaleb(-FIXED_PRECISION)
+
+
+def quotes_from_columns(columns: object) -> tuple[InstrumentInfo, QuoteArrays]:
+    """Convert ``macrofund.adapters.files.QuoteColumns`` to stored form."""
+    from macrofund.adapters.files import QuoteColumns
+
+    if not isinstance(columns, QuoteColumns):
+        raise TypeError("expected QuoteColumns from macrofund.adapters.files.read_quotes")
+    increment = _raw_increment(columns.price_raw)
+    size = Decimal(1).scaleb(-columns.size_precision)
+    info = InstrumentInfo(str(columns.instrument_id), columns.precision, columns.size_precision)
+    return info, QuoteArrays(
+        ts_event_ns=columns.ts,
+        bid=to_e9(columns.bids, increment),
+        ask=to_e9(columns.asks, increment),
+        bid_size=to_e9(columns.bid_sizes, size),
+        ask_size=to_e9(columns.ask_sizes, size),
+    )
+
+
+def utc_datetimes(ts_ns: _INT64) -> list[datetime]:
+    """Aware UTC datetimes (microsecond resolution) for a column of UTC nanoseconds."""
+    naive = ts_ns.astype("datetime64[ns]").astype("datetime64[us]").astype(object)
+    return [t.replace(tzinfo=UTC) for t in naive]
+
+
+def ns_to_datetime(ts_ns: int) -> datetime:
+    """One UTC nanosecond timestamp as an aware datetime (truncated to microseconds)."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ts_ns // 1_000)
+
+
+async def register_instrument(conn: asyncpg.Connection, info: InstrumentInfo) -> None:
+    """Insert or update the instrument's venue, calendar and precisions."""
+    await conn.execute(
+        "insert into md_instruments (instrument_id, venue, calendar, price_precision, size_precision) "
+        "values ($1, $2, $3, $4, $5) on conflict (instrument_id) do update set venue = excluded.venue, "
+        "calendar = excluded.calendar, price_precision = excluded.price_precision, "
+        "size_precision = excluded.size_precision",
+        info.instrument_id,
+        info.venue,
+        info.calendar.name,
+        info.price_precision,
+        info.size_precision,
+    )
+
+
+def _check_sorted(ts: _INT64, what: str) -> None:
+    if len(ts) > 1 and bool(np.any(np.diff(ts) < 0)):
+        i = int(np.flatnonzero(np.diff(ts) < 0)[0]) + 1
+        raise TimeseriesError(
+            f"{what}: row {i} is earlier than the row before it (data must be time-ordered)"
+        )
+
+
+async def ingest_bars(
+    conn: asyncpg.Connection, info: InstrumentInfo, bars: BarArrays, *, refresh: bool = True
+) -> IngestResult:
+    """Store 1-minute bars for ``info`` (replacing that instrument's bars in the same span) via COPY."""
+    if not len(bars):
+        return IngestResult(info.instrument_id, 0, 0, None, None, 0, 0)
+    _check_sorted(bars.ts_open_ns, f"{info.instrument_id} bars")
+    if bool(np.any(np.diff(bars.ts_open_ns) == 0)):
+        i = int(np.flatnonzero(np.diff(bars.ts_open_ns) == 0)[0]) + 1
+        raise TimeseriesError(
+            f"{info.instrument_id} bars: row {i} repeats the timestamp of the row before it"
+        )
+    if bool(np.any(bars.ts_open_ns % _MINUTE_NS)):
+        i = int(np.flatnonzero(bars.ts_open_ns % _MINUTE_NS)[0])
+        raise TimeseriesError(f"{info.instrument_id} bars: row {i} is not on a whole minute")
+    first, last = ns_to_datetime(int(bars.ts_open_ns[0])), ns_to_datetime(int(bars.ts_open_ns[-1]))
+    records = zip(
+        repeat(info.instrument_id),
+        utc_datetimes(bars.ts_open_ns),
+        bars.open.tolist(),
+        bars.high.tolist(),
+        bars.low.tolist(),
+        bars.close.tolist(),
+        bars.volume.tolist(),
+        strict=False,
+    )
+    timescale = await backend(conn) == "timescale"
+    async with conn.transaction():
+        await register_instrument(conn, info)
+        made = 0 if timescale else await ensure_partitions(conn, "md_bars_1m", first, last)
+        status = await conn.execute(
+            "delete from md_bars_1m where instrument_id = $1 and ts_open >= $2 and ts_open <= $3",
+            info.instrument_id,
+            first,
+            last,
+        )
+        await conn.copy_records_to_table(
+            "md_bars_1m",
+            records=records,
+            columns=["instrument_id", "ts_open", "open", "high", "low", "close", "volume"],
+        )
+        if not timescale:
+            await conn.execute(
+                "insert into md_rollup_pending (instrument_id, ts_from, ts_to) values ($1, $2, $3)",
+                info.instrument_id,
+                first,
+                last + timedelta(minutes=1),
+            )
+    buckets = await refresh_rollups(conn, info.instrument_id) if refresh and not timescale else 0
+    return IngestResult(info.instrument_id, len(bars), int(status.split()[-1]), first, last, made, buckets)
+
+
+async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: QuoteArrays) -> IngestResult:
+    """Store quote ticks for ``info`` (replacing that instrument's quotes in the same span) via COPY."""
+    if not len(quotes):
+        return IngestResult(info.instrument_id, 0, 0, None, None, 0, 0)
+    _check_sorted(quotes.ts_event_ns, f"{info.instrument_id} quotes")
+    first, last = ns_to_datetime(int(quotes.ts_event_ns[0])), ns_to_datetime(int(quotes.ts_event_ns[-1]))
+    records = zip(
+        repeat(info.instrument_id),
+        utc_datetimes(quotes.ts_event_ns),
+        quotes.ts_event_ns.tolist(),
+        quotes.bid.tolist(),
+        quotes.ask.tolist(),
+        quotes.bid_size.tolist(),
+        quotes.ask_size.tolist(),
+        strict=False,
+    )
+    timescale = await backend(conn) == "timescale"
+    async with conn.transaction():
+        await register_instrument(conn, info)
+        made = 0 if timescale else await ensure_partitions(conn, "md_quotes", first, last)
+        status = await conn.execute(
+            "delete from md_quotes where instrument_id = $1 and ts_event >= $2 and ts_event <= $3",
+            info.instrument_id,
+            first,
+            last,
+        )
+        await conn.copy_records_to_table(
+            "md_quotes",
+            records=records,
+            columns=["instrument_id", "ts_event", "ts_event_ns", "bid", "ask", "bid_size", "ask_size"],
+        )
+    return IngestResult(info.instrument_id, len(quotes), int(status.split()[-1]), first, last, made, 0)
