@@ -7,10 +7,13 @@ password masked.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -18,6 +21,7 @@ from macrofund.errors import MacrofundError
 
 ENV_DATABASE_URL = "MACROFUND_DATABASE_URL"
 CONNECT_TIMEOUT_S = 10.0
+T = TypeVar("T")
 
 
 class StorageError(MacrofundError):
@@ -74,3 +78,27 @@ async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from synchronous code, even when the caller's thread already runs
+    an event loop (a node's start-up code): then it runs on a short-lived thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(make()))
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=target, name="macrofund-storage-sync")
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
