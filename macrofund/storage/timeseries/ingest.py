@@ -115,8 +115,10 @@ def bars_from_columns(columns: object) -> tuple[InstrumentInfo, BarArrays]:
 
     if not isinstance(columns, BarColumns):
         raise TypeError("expected BarColumns from macrofund.adapters.files.read_bars")
+    from nautilus_trader.model.enums import BarAggregation
+
     spec = columns.bar_type.spec
-    if spec.step != 1 or spec.aggregation.name != "MINUTE":
+    if spec.step != 1 or spec.aggregation != BarAggregation.MINUTE:
         raise TimeseriesError(f"{columns.bar_type}: only 1-minute bars are stored (rollups make the rest)")
     increment = _raw_increment(columns.price_raw)
     info = InstrumentInfo(str(columns.bar_type.instrument_id), columns.precision, columns.size_precision)
