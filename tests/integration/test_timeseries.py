@@ -290,8 +290,8 @@ def loaded_dsn(postgres_server: str):
     length_min=st.integers(1, 12 * 24 * 60),
     resolution=st.sampled_from(list(Resolution)),
 )
-def test_rollup_and_raw_paths_agree(
-    self, loaded_dsn: str, start_min: int, length_min: int, resolution
+def test_rollup_and_raw_paths_agree_on_random_ranges(
+    loaded_dsn: str, start_min: int, length_min: int, resolution
 ) -> None:
     start = datetime(2024, 3, 1, tzinfo=UTC) + timedelta(minutes=start_min, seconds=start_min % 7)
     end = start + timedelta(minutes=length_min)
