@@ -1,0 +1,229 @@
+"""What a control sees: the order intent, and read-only views of the kernel's cache and portfolio.
+
+``OrderIntent`` normalises a submit or a modify into one shape (decimals, side, the quantity that
+becomes newly working), so every control is written once for both. ``RiskContext`` answers the
+questions several controls share (reference price, exposure, account equity) from the kernel's cache
+and portfolio, which exist identically in backtest, paper and live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.identifiers import InstrumentId, Venue
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.orders import Order
+
+from macrofund.risk.exposure import Exposure, convert_rate
+from macrofund.risk.limits import EffectiveLimits
+
+_ZERO = Decimal(0)
+MARKET_TYPES = frozenset({OrderType.MARKET})
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why a control denied: a stable reason code and the sentence the strategy receives."""
+
+    code: str
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """``"MAX_ORDER_QTY: order 12 > limit 10 for ESZ6.CME"``, what ``OrderDenied.reason`` carries."""
+        return f"{self.code}: {self.reason}"
+
+
+@dataclass
+class OrderIntent:
+    """One order as the controls judge it: a new order, or the state an order would have after a modify."""
+
+    command: str  # "SubmitOrder" | "SubmitOrderList" | "ModifyOrder"
+    order: Order
+    instrument: Instrument
+    instrument_id: str
+    venue: str
+    strategy_id: str
+    is_buy: bool
+    quantity: Decimal  # the order's quantity (after the modify)
+    added_quantity: Decimal  # how much more becomes working: the whole order, or the modify's increase
+    price: Decimal | None  # limit price
+    trigger_price: Decimal | None
+    order_type: OrderType
+    tags: list[str]
+    is_reduce_only: bool
+    limits: EffectiveLimits
+    ts: int
+
+    @property
+    def is_market(self) -> bool:
+        return self.order_type in MARKET_TYPES
+
+    @property
+    def side(self) -> str:
+        return "BUY" if self.is_buy else "SELL"
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else value.as_decimal()
+
+
+def submit_intent(
+    command: str, order: Order, instrument: Instrument, limits: EffectiveLimits, ts: int
+) -> OrderIntent:
+    """The intent of a new order."""
+    qty = order.quantity.as_decimal()
+    return OrderIntent(
+        command=command,
+        order=order,
+        instrument=instrument,
+        instrument_id=order.instrument_id.value,
+        venue=order.instrument_id.venue.value,
+        strategy_id=order.strategy_id.value,
+        is_buy=order.is_buy,
+        quantity=qty,
+        added_quantity=qty,
+        price=_dec(getattr(order, "price", None)),
+        trigger_price=_dec(getattr(order, "trigger_price", None)),
+        order_type=order.order_type,
+        tags=list(order.tags or ()),
+        is_reduce_only=order.is_reduce_only,
+        limits=limits,
+        ts=ts,
+    )
+
+
+def modify_intent(
+    order: Order, command: Any, instrument: Instrument, limits: EffectiveLimits, ts: int
+) -> OrderIntent:
+    """The intent of ``order`` as ``command`` (a ``ModifyOrder``) would leave it."""
+    old_qty = order.quantity.as_decimal()
+    new_qty = command.quantity.as_decimal() if command.quantity is not None else old_qty
+    price = command.price if command.price is not None else getattr(order, "price", None)
+    trigger = (
+        command.trigger_price if command.trigger_price is not None else getattr(order, "trigger_price", None)
+    )
+    return OrderIntent(
+        command="ModifyOrder",
+        order=order,
+        instrument=instrument,
+        instrument_id=order.instrument_id.value,
+        venue=order.instrument_id.venue.value,
+        strategy_id=order.strategy_id.value,
+        is_buy=order.is_buy,
+        quantity=new_qty,
+        added_quantity=max(new_qty - old_qty, _ZERO),
+        price=_dec(price),
+        trigger_price=_dec(trigger),
+        order_type=order.order_type,
+        tags=list(order.tags or ()),
+        is_reduce_only=order.is_reduce_only,
+        limits=limits,
+        ts=ts,
+    )
+
+
+@dataclass
+class RiskContext:
+    """Shared read-only queries over the kernel's cache and portfolio, plus static account facts."""
+
+    cache: Any
+    portfolio: Any
+    fx_rates: dict[str, Decimal]
+    account_currency: dict[str, str]  # venue -> currency limits and losses are measured in
+    _venues: dict[str, Venue] = field(default_factory=dict)
+
+    def venue(self, name: str) -> Venue:
+        venue = self._venues.get(name)
+        if venue is None:
+            venue = self._venues[name] = Venue(name)
+        return venue
+
+    def fx_rate(self, instrument: Instrument, venue: str) -> Decimal | None:
+        """Account-currency units per unit of the instrument's quote currency (``None``: no rate)."""
+        target = self.account_currency.get(venue, instrument.quote_currency.code)
+        return convert_rate(self.fx_rates, instrument.quote_currency.code, target)
+
+    def reference_price(self, instrument_id: InstrumentId, source: str) -> tuple[Decimal | None, str]:
+        """The collar's reference price and what it was: last trade, mid or last bar close."""
+        cache = self.cache
+        if source in ("auto", "last_trade"):
+            trade = cache.trade_tick(instrument_id)
+            if trade is not None:
+                return trade.price.as_decimal(), "last trade"
+            if source == "last_trade":
+                return None, "last trade"
+        if source in ("auto", "mid"):
+            quote = cache.quote_tick(instrument_id)
+            if quote is not None:
+                return (quote.bid_price.as_decimal() + quote.ask_price.as_decimal()) / 2, "mid"
+            if source == "mid":
+                return None, "mid"
+        bar = None
+        for bar_type in cache.bar_types(instrument_id):
+            candidate = cache.bar(bar_type)
+            if candidate is not None and (bar is None or candidate.ts_event > bar.ts_event):
+                bar = candidate
+        if bar is not None:
+            return bar.close.as_decimal(), "last bar close"
+        return None, "last bar close" if source == "bar_close" else "last trade, mid or bar close"
+
+    def instrument_exposure(self, instrument_id: InstrumentId) -> Exposure:
+        """Net position plus every working order (open, in flight, emulated) on the instrument."""
+        cache = self.cache
+        net = self.portfolio.net_position(instrument_id)
+        buy = sell = _ZERO
+        for orders in (
+            cache.orders_open(instrument_id=instrument_id),
+            cache.orders_inflight(instrument_id=instrument_id),
+            cache.orders_emulated(instrument_id=instrument_id),
+        ):
+            for order in orders:
+                if order.is_buy:
+                    buy += order.leaves_qty.as_decimal()
+                else:
+                    sell += order.leaves_qty.as_decimal()
+        return Exposure(Decimal(net), buy, sell)
+
+    def account_exposure(self, venue: str) -> Exposure:
+        """The sum over every instrument of the account (venue) of the instrument exposures."""
+        v = self.venue(venue)
+        net = _ZERO
+        for position in self.cache.positions_open(venue=v):
+            net += position.signed_decimal_qty()
+        buy = sell = _ZERO
+        for orders in (
+            self.cache.orders_open(venue=v),
+            self.cache.orders_inflight(venue=v),
+            self.cache.orders_emulated(venue=v),
+        ):
+            for order in orders:
+                if order.is_buy:
+                    buy += order.leaves_qty.as_decimal()
+                else:
+                    sell += order.leaves_qty.as_decimal()
+        return Exposure(net, buy, sell)
+
+    def account_equity(self, venue: str) -> Decimal | None:
+        """Balance plus unrealised P&L in the account's currency (``None`` before the account exists)."""
+        v = self.venue(venue)
+        account = self.portfolio.account(v)
+        if account is None:
+            return None
+        target = self.account_currency.get(venue)
+        unrealized = self.portfolio.unrealized_pnls(v) or {}
+        equity = _ZERO
+        for currency in account.currencies():
+            total = account.balance_total(currency)
+            amount = total.as_decimal() if total is not None else _ZERO
+            upnl = unrealized.get(currency)
+            if upnl is not None:
+                amount += upnl.as_decimal()
+            rate = convert_rate(self.fx_rates, currency.code, target or currency.code)
+            if rate is None:
+                continue  # checked at install: every account currency converts
+            equity += amount * rate
+        return equity
