@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from nautilus_trader.model.events import PositionChanged, PositionClosed, PositionOpened
 
 from macrofund.audit.config import AuditConfig
 from macrofund.audit.db_sink import AuditDatabaseWriter
@@ -34,6 +35,10 @@ EVENT_TOPICS = ("events.order.*", "events.position.*", "events.account.*", "even
 RISK_TOPICS = (TOPIC_RISK_DECISION, TOPIC_KILL_SWITCH)
 EXEC_ENDPOINT = "ExecEngine.execute"
 AUDIT_FORMAT = 1
+# Events whose ``to_dict`` carries binary floats (avg prices, signed qty, return): written as their
+# shortest round-trip decimal string, so the canonical form holds no floats and is reproducible by
+# any JSON library.
+_FLOAT_EVENTS = frozenset({PositionOpened, PositionChanged, PositionClosed})
 
 
 def config_hash(config: RunConfig) -> str:
@@ -142,7 +147,10 @@ class AuditTrail:
             )
 
     def _on_event(self, event: Any) -> None:
-        self.record(type(event).__name__, event.ts_event, type(event).to_dict(event))
+        payload = type(event).to_dict(event)
+        if type(event) in _FLOAT_EVENTS:
+            payload = {k: repr(v) if type(v) is float else v for k, v in payload.items()}
+        self.record(type(event).__name__, event.ts_event, payload)
 
     def _on_risk_event(self, event: Any) -> None:
         self.record(type(event).__name__, event.ts_event, event.to_dict())

@@ -50,27 +50,43 @@ class StoredRecord:
     stored_hash: str | None = None  # the DB's hash column
 
 
-def _check(position: int, prev: str, run_id: str, item: StoredRecord) -> str | None:
-    """Why ``item`` is not a valid link at ``position`` after ``prev`` (None when it is)."""
+def _check(
+    position: int, prev: str, prev_prev: str | None, run_id: str, item: StoredRecord
+) -> tuple[int, str] | None:
+    """``(broken seq, why)`` when ``item`` is not a valid link at ``position`` after ``prev``, else None.
+
+    The broken seq is the first record that can no longer be trusted: usually ``position``; for a record
+    whose own hash is fine but whose link to the previous record is not, the previous record (it may be
+    a re-hashed replacement); for a second record claiming the previous seq with the same predecessor,
+    that seq (one of the two was inserted).
+    """
     record = item.record
     if record is None or set(record) != RECORD_KEYS:
-        return f"{item.where} is not an audit record (malformed or missing fields: edited)"
+        return position, f"{item.where} is not an audit record (malformed or missing fields: edited)"
     if record["run_id"] != run_id:
-        return f"{item.where} belongs to run {record['run_id']!r}, not {run_id!r} (inserted)"
+        return position, f"{item.where} belongs to run {record['run_id']!r}, not {run_id!r} (inserted)"
     if item.stored_seq is not None and item.stored_seq != record["seq"]:
-        return f"{item.where}: seq column differs from the record's seq {record['seq']} (edited)"
-    if item.stored_hash is not None and item.stored_hash != record["hash"]:
-        return f"{item.where}: hash column differs from the record's hash (edited)"
+        return position, f"{item.where}: seq column differs from the record's seq {record['seq']} (edited)"
     body = item.body if item.body is not None else canonical_body(record)
     if digest(body) != record["hash"]:
-        return f"{item.where}: content does not match its hash (record edited)"
+        return position, f"{item.where}: content does not match its hash (record edited)"
     if record["seq"] != position:
-        return (
+        if record["seq"] == position - 1 and record["prev_hash"] == prev_prev:
+            return (
+                position - 1,
+                f"two records claim seq {position - 1} (one was inserted), second at {item.where}",
+            )
+        return position, (
             f"{item.where} has seq {record['seq']} where seq {position} belongs "
             "(a record was deleted, inserted or moved)"
         )
     if record["prev_hash"] != prev:
-        return f"{item.where} does not link to the previous record (a record was deleted, inserted or moved)"
+        if position == 1:
+            return 1, f"{item.where} does not start from the run's genesis hash (edited or replaced)"
+        return position - 1, (
+            f"{item.where} does not link to the record before it: seq {position - 1} was replaced "
+            f"(or seq {position} rewritten)"
+        )
     return None
 
 
@@ -80,6 +96,7 @@ def verify_records(
     """Verify a whole trail; ``run_id`` defaults to the first record's."""
     position = 0
     prev = ""
+    prev_prev: str | None = None
     head: str | None = None
     last_type: str | None = None
     for item in items:
@@ -87,16 +104,16 @@ def verify_records(
         if run_id is None:
             first = item.record
             if first is None or not isinstance(first.get("run_id"), str):
-                return VerifyResult(
-                    False, position - 1, None, None, position, f"{item.where} is not an audit record"
-                )
+                return VerifyResult(False, 0, None, None, 1, f"{item.where} is not an audit record")
             run_id = first["run_id"]
         if position == 1:
             prev = genesis_hash(run_id)
-        reason = _check(position, prev, run_id, item)
-        if reason is not None:
-            return VerifyResult(False, position - 1, run_id, head, position, reason)
+        broken = _check(position, prev, prev_prev, run_id, item)
+        if broken is not None:
+            seq, reason = broken
+            return VerifyResult(False, seq - 1, run_id, head, seq, reason)
         assert item.record is not None
+        prev_prev = prev
         prev = head = item.record["hash"]
         last_type = item.record["type"]
     if position == 0:

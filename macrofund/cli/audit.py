@@ -156,6 +156,7 @@ def sync(
         f"{result.file_records - result.inserted} already present; the database holds {result.db_records}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
