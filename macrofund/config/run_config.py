@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from macrofund.adapters.feed import FeedConfig
 from macrofund.audit.config import AuditConfig
+from macrofund.cache.config import CacheConfig
 from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
 from macrofund.risk.config import RiskConfig
@@ -180,6 +181,7 @@ class RunConfig(FrozenModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     feed: FeedConfig = Field(default_factory=FeedConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     source: Path | None = None
 
     @model_validator(mode="after")
