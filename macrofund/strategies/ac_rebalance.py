@@ -120,7 +120,13 @@ class ACRebalance(Strategy):
         self.log.warning(f"{event.client_order_id} denied: {event.reason}")
 
     def on_stop(self) -> None:
-        """Cancel our orders: the algorithm drops the unsent slices of a canceled parent."""
+        """Cancel our orders: the algorithm drops the unsent slices of a canceled parent.
+
+        The parent is canceled by name: in Nautilus 1.221 ``cancel_all_orders`` returns early when no
+        order is open at the venue, and a parent held by the algorithm between slices never is.
+        """
+        if self._parent is not None and self._parent.is_active_local:
+            self.cancel_order(self._parent)
         self.cancel_all_orders(self._cfg.instrument_id)
 
     def on_reset(self) -> None:

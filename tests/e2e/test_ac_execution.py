@@ -60,6 +60,7 @@ def run_probe(tmp_path: Path) -> RunFn:
         start: str = "2024-01-02T00:00:00Z",
         end: str = "2024-01-02T06:00:00Z",
         stop_at_bar: int | None = None,
+        extra: list[str] | None = None,
     ) -> tuple[RunResult, dict[str, Any]]:
         n = next(counter)
         record = tmp_path / f"record-{n}.json"
@@ -94,6 +95,7 @@ def run_probe(tmp_path: Path) -> RunFn:
         ]
         if stop_at_bar is not None:
             lines.append(f"stop_at_bar = {stop_at_bar}")
+        lines += extra or []
         path = tmp_path / f"run-{n}.toml"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         result = run(load_run_config(path))
@@ -317,6 +319,52 @@ def test_canceling_the_parent_stops_the_remaining_slices(run_probe: RunFn) -> No
     assert parent in record["canceled"]
     row = _execution(result).iloc[0]
     assert row["status"] == "CANCELED" and row["slices_sent"] == 3 and row["filled_qty"] == 6
+
+
+def test_kill_switch_drill_cancels_the_parent_and_no_more_slices_go_out(run_probe: RunFn) -> None:
+    params = {"horizon": "30m", "slices": 10, "risk_aversion": 0}
+    # Parent at bar 10 (00:09); slices at 00:09, 00:12; the drill pulls the switch at 00:13:30.
+    result, record = run_probe(
+        [{"at_bar": 10, "side": "SELL", "quantity": 20, "params": params}],
+        extra=["[risk.kill_switch]", 'drill_at = "2024-01-02T00:13:30Z"', "control = false"],
+    )
+    parent = record["parents"]["0"]
+    slices = _slices_of(result, parent)
+    assert int(slices["filled_qty"].sum()) == 4
+    assert slices.loc[slices["client_order_id"] == parent, "status"].item() == "CANCELED"
+    assert parent in record["canceled"]
+    row = _execution(result).iloc[0]
+    assert row["status"] == "CANCELED" and row["slices_sent"] == 2
+
+
+def test_a_denied_slice_ends_the_program_and_cancels_the_parent(run_probe: RunFn) -> None:
+    # Long 4, then a reduce-only sale of 10 in slices of 2: the RiskEngine denies the third slice, which
+    # would open a short; the algorithm must not send the remaining two.
+    orders = [
+        {
+            "at_bar": 5,
+            "side": "BUY",
+            "quantity": 4,
+            "params": {"horizon": 60, "slices": 1, "risk_aversion": 0},
+        },
+        {
+            "at_bar": 20,
+            "side": "SELL",
+            "quantity": 10,
+            "reduce_only": True,
+            "params": {"horizon": "10m", "slices": 5, "risk_aversion": 0},
+        },
+    ]
+    result, record = run_probe(orders)
+    parent = record["parents"]["1"]
+    slices = _slices_of(result, parent)
+    assert list(slices["status"]) == ["FILLED", "FILLED", "DENIED", "CANCELED"]
+    assert int(slices["filled_qty"].sum()) == 4
+    denied = slices.loc[2, "client_order_id"]
+    assert "Reduce only" in record["denials"][denied]
+    assert parent in record["canceled"] and parent not in record["denials"]
+    row = _execution(result).iloc[1]
+    assert row["status"] == "ABORTED" and "denied: Reduce only" in row["reason"] and row["slices_sent"] == 3
 
 
 def test_strategy_stop_drops_the_remaining_slices(run_probe: RunFn) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.events import OrderCanceled, OrderDenied
+from nautilus_trader.model.events import OrderCanceled, OrderDenied, OrderRejected
 from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import Order
@@ -23,8 +23,9 @@ from nautilus_trader.trading.strategy import Strategy
 
 class ExecutionProbeConfig(StrategyConfig, frozen=True):
     """``orders``: dicts with ``at_bar``, ``side``, ``quantity``, optional ``params`` (exec params,
-    omitted = none), ``type`` (MARKET/LIMIT), ``algorithm`` (default "AC"), ``cancel_at_bar``.
-    ``stop_at_bar`` stops the strategy there WITHOUT canceling anything."""
+    omitted = none), ``type`` (MARKET/LIMIT), ``algorithm`` (default "AC"), ``reduce_only``,
+    ``cancel_at_bar`` (``cancel_order``). ``stop_at_bar`` stops the strategy there WITHOUT canceling
+    anything."""
 
     instrument_id: InstrumentId
     bar_type: BarType
@@ -78,6 +79,7 @@ class ExecutionProbe(Strategy):
                 instrument_id=self._cfg.instrument_id,
                 order_side=side,
                 quantity=quantity,
+                reduce_only=bool(spec.get("reduce_only", False)),
                 exec_algorithm_id=algorithm,
                 exec_algorithm_params=params,
             )
@@ -88,6 +90,10 @@ class ExecutionProbe(Strategy):
 
     def on_order_denied(self, event: OrderDenied) -> None:
         self._record["denials"][event.client_order_id.value] = event.reason
+        self._write()
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        self._record.setdefault("rejected", {})[event.client_order_id.value] = event.reason
         self._write()
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
