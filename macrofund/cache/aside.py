@@ -61,10 +61,11 @@ class CacheAside:
         decode: Callable[[str], T],
     ) -> T | None:
         try:
-            cached = self._link.run(lambda r: r.get(key))
+            raw = self._link.run(lambda r: r.get(key))
         except CacheUnavailable:
             self.fallthroughs += 1
             return load()
+        cached = raw.decode() if isinstance(raw, bytes) else raw
         if cached is not None:
             self.hits += 1
             return decode(cached)
