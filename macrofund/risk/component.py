@@ -22,6 +22,7 @@ from macrofund.config.run_config import RunConfig
 from macrofund.engine.components import KernelHandle
 from macrofund.errors import ConfigError, UnknownInstrumentError
 from macrofund.risk.actor import KillSwitchActor
+from macrofund.risk.api import KILL_SWITCH_ENDPOINT
 from macrofund.risk.config import RiskConfig, instrument_key_kind
 from macrofund.risk.context import RiskContext
 from macrofund.risk.control_files import control_dir
@@ -269,6 +270,7 @@ def install(handle: KernelHandle) -> RiskComponent | None:
             cancel_throttle.count_cancel(event.instrument_id.venue.value, event.ts_event)
         kill_switch.on_order_event(event)
 
+    msgbus.register(KILL_SWITCH_ENDPOINT, kill_switch.handle_request)
     msgbus.subscribe("events.order.*", on_order_event)
     msgbus.subscribe("events.position.*", kill_switch.on_position_event)
 

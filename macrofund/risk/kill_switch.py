@@ -25,6 +25,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.model.position import Position
 from nautilus_trader.trading.strategy import Strategy
 
+from macrofund.risk.api import KillSwitchRequest
 from macrofund.risk.config import KillSwitchConfig, check_scope
 from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
 from macrofund.risk.scopes import HaltedScopes, ScopeHalt, scope_matches
@@ -128,6 +129,13 @@ class KillSwitch:
         self._step(action_id, "reenabled", scope, trigger, detail)
         self._record(action_id, "reenable", scope, trigger, "reenabled", reason)
         return KillResult(action_id, "reenabled", detail)
+
+    def handle_request(self, request: KillSwitchRequest) -> None:
+        """The ``KILL_SWITCH_ENDPOINT`` handler: a programmatic kill or re-enable."""
+        if request.action == "reenable":
+            self.reenable(request.scope, trigger="program", reason=request.reason)
+        else:
+            self.kill(request.scope, trigger="program", reason=request.reason, flatten=request.flatten)
 
     # -- bus hooks (subscribed by the component at install) -----------------------------------------
 
