@@ -66,6 +66,7 @@ class AuditDatabaseWriter:
         self.outages = 0
         self.status = "connecting"
         self._failed = False
+        self._prefix_checked = False
 
     # -- kernel thread ------------------------------------------------------------------------------
 
@@ -119,6 +120,7 @@ class AuditDatabaseWriter:
                 except AuditConflictError as exc:
                     self._failed = True
                     self._queue.clear()
+                    self.db_seq = 0  # nothing of *this* trail is known to be stored
                     self.status = f"conflict: {exc}"
                     log.error("audit.db status=conflict run_id=%s error=%s", self._run_id, exc)
                     return
@@ -169,6 +171,10 @@ class AuditDatabaseWriter:
 
     async def _step(self, conn: asyncpg.Connection) -> bool:
         """Write one batch (back-filling any gap before it first); False when there was nothing to do."""
+        if not self._prefix_checked:
+            if self.offered_seq == 0:
+                return False
+            await self._check_prefix(conn)
         before = self.db_seq
         batch: list[Row] = []
         while self._queue and len(batch) < self._batch_size:
@@ -184,6 +190,24 @@ class AuditDatabaseWriter:
             self.rows_written += await insert_rows(conn, self._run_id, batch)
             self.db_seq = batch[-1][0]
         return self.db_seq > before
+
+    async def _check_prefix(self, conn: asyncpg.Connection) -> None:
+        """Records of this run id already in PostgreSQL must be this file's (same hash at the same seq)."""
+        check = min(self.db_seq, self.offered_seq)
+        if check > 0:
+            self._flush_file()
+            if self._tail.last_seq > check:
+                self._tail.rewind()
+            self._tail.read_until(check)
+            stored = await conn.fetchval(
+                "select hash from audit_records where run_id = $1 and seq = $2", self._run_id, check
+            )
+            if self._tail.last_seq != check or stored != self._tail.last_hash:
+                raise AuditConflictError(
+                    f"audit: PostgreSQL already holds a different trail for run {self._run_id} "
+                    f"(seq {check} differs); choose another run id"
+                )
+        self._prefix_checked = True
 
     async def _backfill(self, conn: asyncpg.Connection, up_to: int) -> None:
         """Copy records (db_seq, up_to] from the audit file into PostgreSQL."""

@@ -114,10 +114,12 @@ class FileTail:
         self.path = path
         self._offset = 0
         self.last_seq = 0
+        self.last_hash: str | None = None
 
     def rewind(self) -> None:
         self._offset = 0
         self.last_seq = 0
+        self.last_hash = None
 
     def read_until(self, seq: int) -> list[dict]:
         """Records after the last one returned, up to and including ``seq`` (complete lines only)."""
@@ -131,5 +133,6 @@ class FileTail:
                 self._offset += len(raw)
                 record = decode(raw)
                 self.last_seq = int(record["seq"])
+                self.last_hash = str(record["hash"])
                 out.append(record)
         return out
