@@ -42,9 +42,9 @@ from macrofund.venues.sim.config import ImpactParams
 from macrofund.venues.sim.levels import adverse_levels
 
 _NS_PER_HOUR = 3_600_000_000_000
-# Cached Price objects per instrument: prices revisit the same ticks constantly; the bound only keeps a
-# trending multi-year run from growing the cache without limit.
-_PRICE_CACHE_LIMIT = 8192
+# Books cached per instrument (by side, levels and sizes): prices and order sizes recur constantly, so
+# most orders reuse a book built earlier; the bound only keeps a trending multi-year run from growing it.
+_CACHE_LIMIT = 4096
 
 
 class AlmgrenChrissFillModelConfig(FillModelConfig, frozen=True):
@@ -57,14 +57,14 @@ class AlmgrenChrissFillModelConfig(FillModelConfig, frozen=True):
     instruments: dict[str, dict[str, float]] = msgspec.field(default_factory=dict)
     market_order_horizon_ns: int = 60_000_000_000
     permanent_impact_half_life_ns: int = 1_800_000_000_000
-    max_levels: int = 2
+    max_levels: int = 1
 
 
 class InstrumentImpact:
     """One instrument's precomputed model and its permanent-impact state (offset in ticks, last update)."""
 
     __slots__ = (
-        "_book",
+        "_books",
         "_half_life_ns",
         "_impact_by_lots",
         "_increment",
@@ -74,10 +74,8 @@ class InstrumentImpact:
         "_offset_ticks",
         "_offset_ts",
         "_precision",
-        "_prices",
         "_size_precision",
         "_size_raw",
-        "_sizes",
         "_tau_days",
         "_tick",
         "_tick_raw",
@@ -110,11 +108,9 @@ class InstrumentImpact:
         self._increment = float(instrument.size_increment.as_decimal())
         self._size_precision: int = instrument.size_precision
         self._impact_by_lots: dict[int, tuple[float, float]] = {}
-        self._prices: dict[int, Price] = {}
-        self._sizes: dict[int, Quantity] = {}
+        self._books: dict[tuple, OrderBook] = {}
         self._offset_ticks = 0.0
         self._offset_ts = 0
-        self._book = OrderBook(instrument.id, BookType.L2_MBP)
 
     @property
     def tau_days(self) -> float:
@@ -143,53 +139,52 @@ class InstrumentImpact:
             self._impact_by_lots[lots] = cached
         return cached
 
-    def _price(self, ticks: int) -> Price:
-        price = self._prices.get(ticks)
-        if price is None:
-            if len(self._prices) >= _PRICE_CACHE_LIMIT:
-                self._prices.clear()
-            price = Price.from_raw(ticks * self._tick_raw, self._precision)
-            self._prices[ticks] = price
-        return price
-
-    def _size(self, raw: int) -> Quantity:
-        size = self._sizes.get(raw)
-        if size is None:
-            if len(self._sizes) >= _PRICE_CACHE_LIMIT:
-                self._sizes.clear()
-            size = Quantity.from_raw(raw, self._size_precision)
-            self._sizes[raw] = size
-        return size
-
     def book_for(self, order: Order, best_bid: Price, best_ask: Price, limit: Price | None) -> OrderBook:
-        """The far-side book for ``order`` (full size), and the permanent impact of what it will fill."""
+        """The far-side book for ``order`` (full size); records the permanent impact of what will fill."""
         leaves_raw: int = order.leaves_qty.raw
-        lots, remainder_raw = divmod(leaves_raw, self._size_raw)
-        if lots == 0:  # a size below one increment: price it as one
-            lots = 1
+        lots = leaves_raw // self._size_raw or 1  # a size below one increment is priced as one
         buy = order.side == OrderSide.BUY
         temporary, permanent = self._impact_ticks(lots)
         ts = order.ts_init
         offset = self._decayed(ts)
         mid_ticks = (best_bid.raw + best_ask.raw) / (2 * self._tick_raw)
-        target = mid_ticks + offset + (temporary if buy else -temporary)
-        levels = adverse_levels(target, lots, buy, self._max_levels)
-
-        book = self._book
-        book.clear(0)
-        side = OrderSide.SELL if buy else OrderSide.BUY
-        last = len(levels) - 1
-        filled_lots = 0
-        for n, (ticks, level_lots) in enumerate(levels):
-            raw = level_lots * self._size_raw + (remainder_raw if n == last else 0)
-            price = self._price(ticks)
-            book.add(BookOrder(side, price, self._size(raw), n + 1), 0, 0)
-            if limit is None or (price.raw <= limit.raw if buy else price.raw >= limit.raw):
-                filled_lots += level_lots
+        levels = adverse_levels(
+            mid_ticks + offset + (temporary if buy else -temporary), lots, buy, self._max_levels
+        )
+        extra_raw = leaves_raw - lots * self._size_raw
+        filled_lots = lots
+        if limit is not None:
+            # A marketable limit fills at arrival only if the model's WHOLE order is within its limit:
+            # Nautilus 1.221 fills whatever a simulated book leaves of a limit order one tick past the
+            # last level, through the limit. Otherwise the book is empty and the order rests at its
+            # limit (Nautilus logs "no fills from book"), to fill passively by the standard logic.
+            worst = levels[-1][0] * self._tick_raw
+            if worst > limit.raw if buy else worst < limit.raw:
+                levels, extra_raw, filled_lots = [], 0, 0
+        # The last (worst) level absorbs any size below one increment, so sizes sum exactly to leaves.
+        key = (buy, extra_raw, *levels)
+        book = self._books.get(key)
+        if book is None:
+            book = self._new_book(key)
         if filled_lots:
             shift = permanent if filled_lots == lots else self._impact_ticks(filled_lots)[1]
             self._offset_ticks = offset + (shift if buy else -shift)
             self._offset_ts = max(ts, self._offset_ts)
+        return book
+
+    def _new_book(self, key: tuple) -> OrderBook:
+        """A book holding the levels in ``key``; books never change once built, so they are reused."""
+        if len(self._books) >= _CACHE_LIMIT:
+            self._books.clear()
+        buy, extra_raw, *levels = key
+        book = OrderBook(self._instrument_id, BookType.L2_MBP)
+        side = OrderSide.SELL if buy else OrderSide.BUY
+        last = len(levels) - 1
+        for n, (ticks, level_lots) in enumerate(levels):
+            raw = level_lots * self._size_raw + (extra_raw if n == last else 0)
+            price = Price.from_raw(ticks * self._tick_raw, self._precision)
+            book.add(BookOrder(side, price, Quantity.from_raw(raw, self._size_precision), n + 1), 0, 0)
+        self._books[key] = book
         return book
 
 
