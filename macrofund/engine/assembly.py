@@ -13,8 +13,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from nautilus_trader.model.instruments import Instrument
+
 from macrofund.config.run_config import RunConfig, default_run_id, utc_ns
 from macrofund.engine.backtest import BacktestRun, build_backtest, prepare_backtest
+from macrofund.engine.components import RunComponent
+from macrofund.engine.recorder import RunRecorder
 from macrofund.errors import ConfigError, ModeUnavailableError
 from macrofund.reports.outputs import write_json, write_rows
 from macrofund.reports.summary import account_summary, build_summary
@@ -101,11 +105,21 @@ def prepare_output_dir(config: RunConfig) -> tuple[str, Path]:
     return run_id, out
 
 
-def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
-    """Run the configured mode to completion and write the run outputs."""
+def run(
+    config: RunConfig, on_progress: ProgressFn | None = None, paper_options: dict[str, Any] | None = None
+) -> RunResult:
+    """Run the configured mode to completion and write the run outputs.
+
+    ``paper_options`` are keyword arguments of ``macrofund.engine.paper.run_paper`` (duration, console
+    callbacks, stop behaviour); a backtest ignores them.
+    """
+    if config.run.mode == "paper":
+        from macrofund.engine.paper import run_paper
+
+        return run_paper(config, **(paper_options or {}))
     if config.run.mode != "backtest":
         raise ModeUnavailableError(
-            f"--mode {config.run.mode} is not available yet: only backtest is assembled in this release"
+            f"--mode {config.run.mode} is not available yet: backtest and paper are assembled in this release"
         )
     started = time.perf_counter()
     inputs = prepare_backtest(config)
@@ -134,7 +148,37 @@ def run(config: RunConfig, on_progress: ProgressFn | None = None) -> RunResult:
 def _write_outputs(
     config: RunConfig, built: BacktestRun, run_id: str, out: Path, elapsed: float, engine_seconds: float
 ) -> RunResult:
-    rec = built.recorder
+    return write_run_outputs(
+        config,
+        built.recorder,
+        built.components,
+        built.inputs.instruments,
+        run_id,
+        out,
+        built.inputs.start_ns,
+        built.inputs.end_ns,
+        extra={
+            "data_points": built.inputs.data_count,
+            "elapsed_seconds": round(elapsed, 3),
+            "engine_seconds": round(engine_seconds, 3),
+            "cache_purges": built.recorder.purges,
+            "output_dir": str(out),
+        },
+    )
+
+
+def write_run_outputs(
+    config: RunConfig,
+    rec: RunRecorder,
+    components: list[RunComponent],
+    instruments: dict[str, Instrument],
+    run_id: str,
+    out: Path,
+    start_ns: int,
+    end_ns: int,
+    extra: dict[str, Any],
+) -> RunResult:
+    """Write the run files and ``summary.json`` from a recorder and components (every mode)."""
     files = {
         "orders": write_rows(rec.orders, out / "orders.parquet", ORDER_COLUMNS),
         "fills": write_rows(rec.fills, out / "fills.parquet", FILL_COLUMNS),
@@ -154,24 +198,11 @@ def _write_outputs(
                 rec.orders,
                 rec.positions,
                 rec.equity,
-                built.inputs.instruments,
+                instruments,
             )
         )
-    summary = build_summary(
-        run_id,
-        config.run.mode,
-        built.inputs.start_ns,
-        built.inputs.end_ns,
-        accounts,
-        extra={
-            "data_points": built.inputs.data_count,
-            "elapsed_seconds": round(elapsed, 3),
-            "engine_seconds": round(engine_seconds, 3),
-            "cache_purges": rec.purges,
-            "output_dir": str(out),
-        },
-    )
-    for component in built.components:
+    summary = build_summary(run_id, config.run.mode, start_ns, end_ns, accounts, extra=extra)
+    for component in components:
         files.update(component.write_outputs(out))
         section = component.summary()
         if section is not None:

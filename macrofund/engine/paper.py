@@ -1,0 +1,605 @@
+"""Paper mode: the run config assembled as a Nautilus ``TradingNode`` against the paper venue.
+
+This module is the ONLY place paper-specific wiring lives. Everything else is shared with the backtest:
+instruments (``build_instruments``), strategies (``build_strategy``), the components (risk, kill switch,
+audit, persistence; ``install_components``), the run recorder and the run outputs
+(``write_run_outputs``). What paper adds:
+
+- the venue is ``MacroSandboxExecutionClient``: Nautilus's sandbox with the backtest's fill and fee models;
+- market data comes from ``macrofund.adapters.feed.data_clients`` (the in-process simulator unless
+  Kafka is configured) through ``SettledMarketData``, which records it for replay;
+- the simulated venue's events are applied synchronously (see ``_apply_venue_events_inline``);
+- the run stops on ``duration``, SIGINT or SIGTERM; a run id whose folder exists resumes from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from nautilus_trader.config import (
+    LiveDataEngineConfig,
+    LiveExecEngineConfig,
+    LiveRiskEngineConfig,
+    TradingNodeConfig,
+)
+from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.engine import ExecutionEngine
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.enums import LiquiditySide, OmsType, OrderSide, OrderType
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.identifiers import (
+    ClientOrderId,
+    InstrumentId,
+    PositionId,
+    StrategyId,
+    TradeId,
+    TraderId,
+    Venue,
+    VenueOrderId,
+)
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.model.position import Position
+
+from macrofund.adapters.sandbox import (
+    MacroSandboxConfig,
+    MacroSandboxExecClientFactory,
+    account_id_for,
+    fee_model_config,
+)
+from macrofund.config.run_config import RunConfig, default_run_id
+from macrofund.engine.assembly import RunResult, write_run_outputs
+from macrofund.engine.backtest import build_instruments, logging_config
+from macrofund.engine.components import KernelHandle, RunComponent, install_components
+from macrofund.engine.loading import build_strategy
+from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
+from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, write_replay_config
+from macrofund.errors import ConfigError, ModeUnavailableError
+from macrofund.reports.outputs import write_json
+from macrofund.venues.sim import fill_model_config
+
+Notice = Callable[[str], None]
+
+
+# -- what the console view shows ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PositionLine:
+    """One open position as the console shows it."""
+
+    strategy_id: str
+    instrument_id: str
+    quantity: Decimal
+    avg_px_open: float
+    unrealized_pnl: Decimal | None
+    realized_pnl: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One working order as the console shows it."""
+
+    client_order_id: str
+    instrument_id: str
+    side: str
+    type: str
+    quantity: Decimal
+    filled_qty: Decimal
+    price: Decimal | None
+    status: str
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    """One venue account: balance, unrealised P&L, equity."""
+
+    venue: str
+    currency: str
+    balance: Decimal
+    unrealized_pnl: Decimal
+    equity: Decimal
+
+
+@dataclass(frozen=True)
+class PaperStatus:
+    """A once-a-second snapshot of a running paper node (presentation is ``macrofund.cli.live_view``)."""
+
+    run_id: str
+    elapsed_seconds: float
+    positions: list[PositionLine]
+    working_orders: list[OrderLine]
+    accounts: list[AccountLine]
+    orders: int
+    fills: int
+    data_delivered: int
+    feed_rate: float
+    feed_lag_ms: float
+    feed_max_lag_ms: float
+
+
+StatusFn = Callable[[PaperStatus], None]
+
+
+# -- resume --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResumeState:
+    """What a restarted session took over from the database (printed and put into ``summary.json``)."""
+
+    session: int
+    positions: list[dict[str, str]] = field(default_factory=list)
+    balances: dict[str, str] = field(default_factory=dict)
+    lost_orders: list[str] = field(default_factory=list)
+
+
+def prepare_paper_dir(config: RunConfig) -> tuple[str, Path, int]:
+    """The run id, its folder and the session number: an existing paper run's folder is resumed.
+
+    The previous session's outputs move to ``sessions/<n>/`` so nothing is overwritten.
+    """
+    run_id = config.run.run_id or default_run_id(config)
+    root = (
+        config.run.output_dir if config.run.output_dir.is_absolute() else Path.cwd() / config.run.output_dir
+    )
+    out = root / run_id
+    if not out.exists():
+        out.mkdir(parents=True)
+        return run_id, out, 1
+    if not (out / "config.json").is_file() or '"mode": "paper"' not in (out / "config.json").read_text(
+        "utf-8"
+    ):
+        raise ConfigError(
+            f"run.run_id: output folder {out} exists and is not a paper run; choose another run id"
+        )
+    sessions = out / "sessions"
+    session = len(list(sessions.glob("*"))) + 2 if sessions.is_dir() else 2
+    previous = sessions / str(session - 1)
+    previous.mkdir(parents=True)
+    for item in list(out.iterdir()):
+        if item.name == "sessions" or item.name.startswith("audit"):
+            continue  # the audit trail is one hash chain per run: its component appends to it
+        shutil.move(str(item), previous / item.name)
+    return run_id, out, session
+
+
+def _resume_from_database(
+    dsn: str, run_id: str, config: RunConfig, session: int
+) -> tuple[RunConfig, ResumeState, list[Any]]:
+    """Balances and positions a resumed session starts from, rebuilt from our PostgreSQL records.
+
+    Not from Redis: a 1.221 warm restart crashes after a NETTING flip (#3081). The sandbox venue starts
+    empty on every start, so it is seeded here: each account starts at its configured balance plus the
+    realised P&L (net of fees) of the run so far, and open positions are re-created at their average
+    open price. Working orders are not restored (the venue's book is gone); they are listed as lost.
+    """
+    from macrofund.storage.rebuild import rebuild
+
+    state = rebuild(dsn, run_id)
+    resume = ResumeState(session=session)
+    realized: dict[str, Decimal] = {}
+    for p in state.positions:
+        realized[p.currency] = realized.get(p.currency, Decimal(0)) + p.realized_pnl
+        if p.is_open:
+            resume.positions.append(
+                {
+                    "strategy_id": p.strategy_id,
+                    "instrument_id": p.instrument_id,
+                    "quantity": str(p.net_qty),
+                    "avg_px_open": str(p.avg_px_open),
+                }
+            )
+    venues = []
+    for venue in config.venues:
+        balances = []
+        for text in venue.starting_balances:
+            amount, currency = text.replace("_", "").split()
+            total = Decimal(amount) + realized.get(currency, Decimal(0))
+            resume.balances[f"{venue.name}:{currency}"] = str(total)
+            balances.append(f"{total} {currency}")
+        venues.append(venue.model_copy(update={"starting_balances": balances}))
+    resume.lost_orders = [o.client_order_id for o in state.open_orders]
+    return config.model_copy(update={"venues": venues}), resume, state.positions
+
+
+def _seed_positions(node: TradingNode, instruments: dict[str, Instrument], positions: list[Any]) -> None:
+    """Re-create open positions in the cache before the node starts (no events: nothing is re-recorded)."""
+    cache: Any = node.kernel.cache
+    trader_id = TraderId(node.kernel.trader_id.value)
+    now = node.kernel.clock.timestamp_ns()
+    for n, p in enumerate(q for q in positions if q.is_open):
+        instrument = instruments.get(p.instrument_id)
+        if instrument is None or p.avg_px_open is None:
+            continue
+        strategy_id = StrategyId(p.strategy_id)
+        instrument_id = InstrumentId.from_str(p.instrument_id)
+        precision = min(instrument.price_precision + 4, 9)
+        fill = OrderFilled(
+            trader_id=trader_id,
+            strategy_id=strategy_id,
+            instrument_id=instrument_id,
+            client_order_id=ClientOrderId(f"O-RESUME-{n + 1}"),
+            venue_order_id=VenueOrderId(f"RESUME-{n + 1}"),
+            account_id=account_id_for(instrument_id.venue.value),
+            trade_id=TradeId(f"RESUME-{UUID4().value[:8]}-{n + 1}"),
+            position_id=PositionId(p.position_id or f"{p.instrument_id}-{p.strategy_id}"),
+            order_side=OrderSide.BUY if p.net_qty > 0 else OrderSide.SELL,
+            order_type=OrderType.MARKET,
+            last_qty=Quantity(abs(p.net_qty), instrument.size_precision),
+            last_px=Price(round(p.avg_px_open, precision), precision),
+            currency=instrument.quote_currency,
+            commission=Money(0, instrument.quote_currency),
+            liquidity_side=LiquiditySide.TAKER,
+            event_id=UUID4(),
+            ts_event=now,
+            ts_init=now,
+        )
+        cache.add_position(Position(instrument, fill), OmsType.NETTING)
+
+
+# -- assembly -----------------------------------------------------------------------------------------
+
+
+def _feed_clients(config: RunConfig, instruments: dict[str, Instrument]) -> dict[str, tuple[Any, Any]]:
+    try:
+        from macrofund.adapters.feed import data_clients  # type: ignore[attr-defined]
+    except ImportError:
+        raise ModeUnavailableError(
+            "--mode paper needs the market-data feed (macrofund.adapters.feed.data_clients), "
+            "which is not installed in this build"
+        ) from None
+    clients: dict[str, tuple[Any, Any]] = data_clients(config.feed, instruments)
+    return clients
+
+
+def _sandbox_config(venue: Any, instrument_ids: list[str]) -> MacroSandboxConfig:
+    """The paper venue from the same ``[[venues]]`` entry the backtest venue is built from."""
+    return MacroSandboxConfig(
+        venue=venue.name,
+        starting_balances=[b.replace("_", "") for b in venue.starting_balances],
+        base_currency=venue.base_currency,
+        oms_type=venue.oms_type,
+        account_type=venue.account_type,
+        bar_execution=venue.bar_execution,
+        fill_model=fill_model_config(venue, instrument_ids),
+        fee_model=fee_model_config({k: str(v) for k, v in venue.fees.items()}),
+    )
+
+
+def _apply_venue_events_inline(node: TradingNode) -> None:
+    """Apply execution events as they are generated, not through the live engine's event queue.
+
+    The sandbox venue lives on the node's own event loop, so nothing needs the queue's thread hop, and
+    going through it breaks the backtest's semantics: the matching engine's IOC/FOK check reads the
+    order's state right after filling it, still sees SUBMITTED, and leaves a partially filled remainder
+    open forever (NAUTILUS-1.221-NOTES §e). Applied inline, a remainder is cancelled as in a backtest.
+    """
+    engine: Any = node.kernel.exec_engine
+    msgbus: Any = node.kernel.msgbus
+
+    def process(event: Any) -> None:
+        ExecutionEngine.process(engine, event)
+
+    msgbus.deregister("ExecEngine.process", engine.process)
+    msgbus.register("ExecEngine.process", process)
+
+
+def _engine_backlog(node: TradingNode) -> Callable[[], int]:
+    data: Any = node.kernel.data_engine
+    risk: Any = node.kernel.risk_engine
+    execution: Any = node.kernel.exec_engine
+
+    def backlog() -> int:
+        return int(
+            data.data_qsize()
+            + data.cmd_qsize()
+            + risk.cmd_qsize()
+            + risk.evt_qsize()
+            + execution.cmd_qsize()
+            + execution.evt_qsize()
+        )
+
+    return backlog
+
+
+@dataclass
+class _PaperNode:
+    node: TradingNode
+    loop: asyncio.AbstractEventLoop
+    recorder: RunRecorder
+    data: SettledMarketData
+    market: MarketDataRecorder | None
+    components: list[RunComponent]
+    instruments: dict[str, Instrument]
+
+
+def _build_node(
+    config: RunConfig, run_id: str, out: Path, seed: list[Any], loop: asyncio.AbstractEventLoop
+) -> _PaperNode:
+    instruments = build_instruments(config)
+    strategies = [
+        build_strategy(s.path, s.config, s.config_class, config.source.parent if config.source else None)
+        for s in config.strategies
+    ]
+    feed = _feed_clients(config, instruments)
+    ids = list(instruments)
+    exec_clients = {v.name: _sandbox_config(v, ids) for v in config.venues}
+    node_config = TradingNodeConfig(
+        trader_id=TraderId(config.run.trader_id),
+        logging=logging_config(config.run.log_level),
+        data_engine=LiveDataEngineConfig(),
+        risk_engine=LiveRiskEngineConfig(),
+        # The sandbox reports nothing to reconcile; a resumed session is seeded from PostgreSQL instead.
+        exec_engine=LiveExecEngineConfig(reconciliation=False),
+        data_clients={name: cfg for name, (cfg, _) in feed.items()},
+        exec_clients=exec_clients,  # type: ignore[arg-type]
+        timeout_connection=10.0,
+        timeout_reconciliation=1.0,
+        timeout_portfolio=2.0,
+        timeout_disconnection=2.0,
+        timeout_post_stop=0.2,
+    )
+    node = TradingNode(config=node_config, loop=loop)
+    components: list[RunComponent] = []
+    try:
+        handle = KernelHandle(
+            kernel=node.kernel, config=config, run_id=run_id, output_dir=out, add_actor=node.trader.add_actor
+        )
+        # Right after construction: install-time bus subscriptions must see every first publication.
+        components = install_components(handle)
+        _apply_venue_events_inline(node)
+        market = MarketDataRecorder() if config.feed.record else None
+        data_engine: Any = node.kernel.data_engine
+        data = SettledMarketData(loop, data_engine.process, _engine_backlog(node), market)
+        data.install(node.kernel.msgbus)
+        for name, (_, factory) in feed.items():
+            node.add_data_client_factory(name, factory)
+        for venue in config.venues:
+            node.add_exec_client_factory(venue.name, MacroSandboxExecClientFactory)
+        cache: Any = node.kernel.cache
+        for instrument in instruments.values():
+            cache.add_instrument(instrument)  # the sandbox loads its venue's instruments at connect
+        recorder = RunRecorder(
+            RunRecorderConfig(
+                equity_interval_secs=config.run.equity_interval.total_seconds(),
+                purge_interval_secs=config.run.purge_interval.total_seconds(),
+            ),
+            venues=[Venue(v.name) for v in config.venues],
+        )
+        node.trader.add_actor(recorder)
+        from macrofund.strategies.execution import default_exec_algorithms
+
+        for algorithm in default_exec_algorithms():
+            node.trader.add_exec_algorithm(algorithm)
+        for strategy in strategies:
+            node.trader.add_strategy(strategy)
+        node.build()
+        _seed_positions(node, instruments, seed)
+    except BaseException:
+        for component in components:
+            component.close()
+        node.dispose()
+        raise
+    return _PaperNode(node, loop, recorder, data, market, components, instruments)
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -> PaperStatus:
+    cache: Any = paper.node.kernel.cache
+    portfolio: Any = paper.node.kernel.portfolio
+    positions = []
+    for p in cache.positions_open():
+        upnl = portfolio.unrealized_pnl(p.instrument_id)
+        positions.append(
+            PositionLine(
+                strategy_id=p.strategy_id.value,
+                instrument_id=p.instrument_id.value,
+                quantity=p.signed_decimal_qty(),
+                avg_px_open=p.avg_px_open,
+                unrealized_pnl=upnl.as_decimal() if upnl is not None else None,
+                realized_pnl=p.realized_pnl.as_decimal() if p.realized_pnl else Decimal(0),
+                currency=p.quote_currency.code,
+            )
+        )
+    orders = []
+    for o in cache.orders_open():
+        price = getattr(o, "price", None)
+        orders.append(
+            OrderLine(
+                client_order_id=o.client_order_id.value,
+                instrument_id=o.instrument_id.value,
+                side=o.side_string(),
+                type=o.type_string(),
+                quantity=o.quantity.as_decimal(),
+                filled_qty=o.filled_qty.as_decimal(),
+                price=price.as_decimal() if price is not None else None,
+                status=o.status_string(),
+            )
+        )
+    accounts = []
+    for venue in config.venues:
+        account = portfolio.account(Venue(venue.name))
+        if account is None:
+            continue
+        upnls = portfolio.unrealized_pnls(Venue(venue.name))
+        for currency in account.currencies():
+            balance = account.balance_total(currency)
+            if balance is None:
+                continue
+            upnl = upnls.get(currency)
+            u = upnl.as_decimal() if upnl is not None else Decimal(0)
+            accounts.append(
+                AccountLine(venue.name, currency.code, balance.as_decimal(), u, balance.as_decimal() + u)
+            )
+    stats = paper.data.stats
+    return PaperStatus(
+        run_id=run_id,
+        elapsed_seconds=time.monotonic() - started,
+        positions=positions,
+        working_orders=orders,
+        accounts=accounts,
+        orders=len(cache.orders()) + len(paper.recorder.orders),
+        fills=len(paper.recorder.fills),
+        data_delivered=stats.delivered,
+        feed_rate=stats.rate(time.time_ns()),
+        feed_lag_ms=stats.last_lag_ns / 1e6,
+        feed_max_lag_ms=stats.max_lag_ns / 1e6,
+    )
+
+
+async def _session(
+    paper: _PaperNode,
+    run_id: str,
+    config: RunConfig,
+    duration: timedelta | None,
+    on_status: StatusFn | None,
+    cancel_on_stop: bool,
+    notice: Notice,
+) -> str:
+    """Run until the duration passes, a signal arrives or the node stops; then shut down cleanly."""
+    loop = paper.loop
+    node = paper.node
+    stop = asyncio.Event()
+    reason = {"why": "node stopped"}
+
+    def request_stop(why: str) -> None:
+        if not stop.is_set():
+            reason["why"] = why
+            stop.set()
+
+    # Replaces the kernel's handlers (which would stop the node without our shutdown sequence).
+    loop.add_signal_handler(signal.SIGINT, request_stop, "SIGINT")
+    loop.add_signal_handler(signal.SIGTERM, request_stop, "SIGTERM")
+    if duration is not None:
+        loop.call_later(duration.total_seconds(), request_stop, f"duration {duration} reached")
+    run_task = loop.create_task(node.run_async(), name="macrofund-paper-node")
+    run_task.add_done_callback(lambda _: request_stop("node stopped"))
+    started = time.monotonic()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if on_status is not None and node.is_running():
+                on_status(_status(paper, run_id, started, config))
+
+    reporter = loop.create_task(report(), name="macrofund-paper-status")
+    await stop.wait()
+    reporter.cancel()
+    notice(f"stopping: {reason['why']}")
+    await paper.data.close()
+    if cancel_on_stop:
+        for strategy in node.trader.strategies():
+            for instrument_id in {
+                o.instrument_id for o in node.kernel.cache.orders_open(strategy_id=strategy.id)
+            }:
+                strategy.cancel_all_orders(instrument_id)
+        backlog = _engine_backlog(node)
+        for _ in range(10_000):
+            if not backlog():
+                break
+            await asyncio.sleep(0)
+    if not run_task.done():
+        await node.stop_async()
+        try:
+            await asyncio.wait_for(run_task, timeout=10.0)
+        except TimeoutError:
+            run_task.cancel()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    return reason["why"]
+
+
+def run_paper(
+    config: RunConfig,
+    duration: timedelta | None = None,
+    on_status: StatusFn | None = None,
+    on_notice: Notice | None = None,
+    cancel_on_stop: bool = True,
+) -> RunResult:
+    """Run a paper session until ``duration`` passes or SIGINT/SIGTERM, then write the run outputs.
+
+    ``cancel_on_stop`` cancels every working order through its owning strategy before the node stops
+    (audited and persisted as cancelled); ``False`` leaves them to the strategies' own ``on_stop``.
+    """
+    from macrofund.storage import resolve_database_url
+    from macrofund.storage.pool import mask_dsn
+
+    notice = on_notice or (lambda _: None)
+    run_id, out, session = prepare_paper_dir(config)
+    dsn, server = resolve_database_url(config)
+    components: list[RunComponent] = []
+    paper: _PaperNode | None = None
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        where = "embedded PostgreSQL" if server is not None else "configured PostgreSQL"
+        notice(f"state: {where} at {mask_dsn(dsn)} (run {run_id}, session {session})")
+        storage = config.storage.model_copy(update={"database_url": dsn})
+        audit = config.audit.model_copy(update={"database_url": config.audit.database_url or dsn})
+        config = config.model_copy(update={"storage": storage, "audit": audit})
+        resume: ResumeState | None = None
+        seed: list[Any] = []
+        if session > 1:
+            config, resume, seed = _resume_from_database(dsn, run_id, config, session)
+            notice(
+                f"resumed session {session}: {len(resume.positions)} open position(s), balances "
+                f"{resume.balances}, {len(resume.lost_orders)} working order(s) not restored"
+            )
+        write_json(config.model_dump(mode="json"), out / "config.json")
+        paper = _build_node(config, run_id, out, seed, loop)
+        components = paper.components
+        start_ns = time.time_ns()
+        started = time.perf_counter()
+        why = loop.run_until_complete(
+            _session(paper, run_id, config, duration, on_status, cancel_on_stop, notice)
+        )
+        end_ns = paper.node.kernel.clock.timestamp_ns()
+        paper.recorder.finalize(end_ns)
+        for component in components:
+            component.on_run_end(end_ns)
+        recorded = paper.market.write(out) if paper.market is not None else {}
+        if "recording" in recorded:
+            entries = json.loads(recorded["recording"].read_text("utf-8"))["data"]
+            base = config.source.parent if config.source else None
+            recorded["replay"] = write_replay_config(config.model_dump(), entries, base, out)
+        extra: dict[str, Any] = {
+            "data_points": paper.data.stats.delivered,
+            "elapsed_seconds": round(time.perf_counter() - started, 3),
+            "stopped_by": why,
+            "session": session,
+            "output_dir": str(out),
+        }
+        if resume is not None:
+            extra["resumed"] = {
+                "positions": resume.positions,
+                "balances": resume.balances,
+                "lost_orders": resume.lost_orders,
+            }
+        result = write_run_outputs(
+            config, paper.recorder, components, paper.instruments, run_id, out, start_ns, end_ns, extra
+        )
+        result.files.update(recorded)
+        return result
+    finally:
+        for component in components:
+            component.close()
+        if paper is not None:
+            paper.node.dispose()
+        if not loop.is_closed():
+            loop.close()
+        if server is not None:
+            server.stop()

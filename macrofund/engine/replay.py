@@ -1,0 +1,308 @@
+"""Record what a paper node's strategies consumed, in files a backtest replays to the same order intents.
+
+``SettledMarketData`` sits on the ``DataEngine.process`` endpoint of a ``TradingNode``. It hands the
+data engine one datum at a time and waits until everything that datum caused has settled (the live
+data, risk and execution engines' queues are empty) before handing over the next. That is the backtest's
+semantics: a strategy's order reaches the simulated venue and its fill is applied before the next
+market datum is seen. Without it, a burst of data from the feed reaches a strategy while its order is
+still queued in the risk or execution engine, the strategy decides on a stale position, and the paper
+session's order intents drift from a replay of the very same data.
+
+Each datum is recorded *after* the data engine processed it, so a recording never contains data the
+strategies did not see (a datum in flight when the node stops is left out). Recordings are Parquet
+files in the ``[[data]]`` formats of ``docs/data-formats.md`` plus ``recording.json``, which lists them
+as ready-to-paste ``[[data]]`` entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from nautilus_trader.model.data import Bar, QuoteTick
+
+from macrofund.reports.outputs import write_json
+
+RECORDING_DIR = "market_data"
+
+
+@dataclass
+class FeedStats:
+    """Feed rate and lag as the strategies experienced them (for the console view)."""
+
+    received: int = 0
+    delivered: int = 0
+    last_lag_ns: int = 0
+    max_lag_ns: int = 0
+    _window: deque[int] = field(default_factory=lambda: deque(maxlen=100_000))
+
+    def rate(self, now_ns: int, window_ns: int = 1_000_000_000) -> float:
+        """Data delivered per second over the last ``window_ns``."""
+        cutoff = now_ns - window_ns
+        while self._window and self._window[0] < cutoff:
+            self._window.popleft()
+        return len(self._window) * 1_000_000_000 / window_ns
+
+
+class MarketDataRecorder:
+    """Columns of the quotes and bars a node consumed, written as backtest-readable Parquet files.
+
+    Timestamps are the data's ``ts_init`` (what the paper venue's clock follows), raised by 1 ns where
+    needed so that they are strictly increasing across all files: the backtest merges its data sources
+    by timestamp, and equal stamps in two files could otherwise be replayed in another order.
+    """
+
+    def __init__(self) -> None:
+        self._quotes: dict[str, dict[str, list[Any]]] = {}
+        self._bars: dict[str, dict[str, list[Any]]] = {}
+        self._last_ts = 0
+        self.skipped: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return sum(len(c["timestamp"]) for c in [*self._quotes.values(), *self._bars.values()])
+
+    def add(self, datum: object) -> None:
+        """Record one consumed datum (quotes and bars; other types are counted in ``skipped``)."""
+        if isinstance(datum, QuoteTick):
+            cols = self._quotes.setdefault(
+                datum.instrument_id.value,
+                {"timestamp": [], "bid": [], "ask": [], "bid_size": [], "ask_size": []},
+            )
+            cols["timestamp"].append(self._stamp(datum.ts_init))
+            cols["bid"].append(str(datum.bid_price))
+            cols["ask"].append(str(datum.ask_price))
+            cols["bid_size"].append(str(datum.bid_size))
+            cols["ask_size"].append(str(datum.ask_size))
+        elif isinstance(datum, Bar):
+            cols = self._bars.setdefault(
+                str(datum.bar_type),
+                {"timestamp": [], "open": [], "high": [], "low": [], "close": [], "volume": []},
+            )
+            cols["timestamp"].append(self._stamp(datum.ts_init))
+            cols["open"].append(str(datum.open))
+            cols["high"].append(str(datum.high))
+            cols["low"].append(str(datum.low))
+            cols["close"].append(str(datum.close))
+            cols["volume"].append(str(datum.volume))
+        else:
+            name = type(datum).__name__
+            self.skipped[name] = self.skipped.get(name, 0) + 1
+
+    def _stamp(self, ts: int) -> int:
+        ts = max(ts, self._last_ts + 1)
+        self._last_ts = ts
+        return ts
+
+    def write(self, out_dir: Path) -> dict[str, Path]:
+        """Write one file per instrument (quotes) and bar type (bars), and ``recording.json``."""
+        folder = out_dir / RECORDING_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        files: dict[str, Path] = {}
+        entries: list[dict[str, str]] = []
+        for instrument_id, cols in self._quotes.items():
+            path = pq_write(cols, folder / f"{instrument_id}.quotes.parquet")
+            files[f"quotes:{instrument_id}"] = path
+            entries.append({"kind": "quotes", "path": str(path), "instrument_id": instrument_id})
+        for bar_type, cols in self._bars.items():
+            path = pq_write(cols, folder / f"{bar_type}.bars.parquet")
+            files[f"bars:{bar_type}"] = path
+            instrument_id, spec = _split_bar_type(bar_type)
+            entries.append(
+                {"kind": "bars", "path": str(path), "instrument_id": instrument_id, "bar_spec": spec}
+            )
+        manifest = {"data": entries, "records": len(self), "skipped_types": self.skipped}
+        files["recording"] = write_json(manifest, folder / "recording.json")
+        return files
+
+
+def _split_bar_type(bar_type: str) -> tuple[str, str]:
+    """``6EH4.CME-1-SECOND-LAST-EXTERNAL`` → (``6EH4.CME``, ``1-SECOND-LAST``)."""
+    parts = bar_type.split("-")
+    return "-".join(parts[:-4]), "-".join(parts[-4:-1])
+
+
+def pq_write(cols: dict[str, list[Any]], path: Path) -> Path:
+    """Prices and sizes as exact decimal text (the loader parses text exactly), timestamps as int64 ns."""
+    arrays = {
+        name: pa.array(values, type=pa.int64() if name == "timestamp" else pa.string())
+        for name, values in cols.items()
+    }
+    pq.write_table(pa.table(arrays), path)
+    return path
+
+
+Backlog = Callable[[], int]
+
+
+class SettledMarketData:
+    """The node's ``DataEngine.process`` endpoint: one datum at a time, each settled before the next.
+
+    ``backlog`` returns how many messages are still queued in the node's engines; ``forward`` is the
+    data engine's own ``process``. Construct, then ``install(msgbus)`` right after the node is built.
+    """
+
+    ENDPOINT = "DataEngine.process"
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        forward: Callable[[Any], None],
+        backlog: Backlog,
+        recorder: MarketDataRecorder | None,
+    ) -> None:
+        self._loop = loop
+        self._forward = forward
+        self._backlog = backlog
+        self._recorder = recorder
+        self._waiting: deque[Any] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.stats = FeedStats()
+        self.on_delivered: Callable[[Any], None] | None = None
+
+    def install(self, msgbus: Any) -> None:
+        """Take over ``DataEngine.process`` (``register`` raises if the endpoint exists, so deregister)."""
+        msgbus.deregister(self.ENDPOINT, self._forward)
+        msgbus.register(self.ENDPOINT, self.process)
+
+    def process(self, datum: Any) -> None:
+        """Accept a datum from a data client (event-loop thread); delivered in arrival order."""
+        if self._closed:
+            return
+        self.stats.received += 1
+        self._waiting.append(datum)
+        if self._task is None or self._task.done():
+            self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
+
+    async def _drain(self) -> None:
+        while self._waiting and not self._closed:
+            await self._settle()
+            if self._closed:
+                return
+            datum = self._waiting.popleft()
+            self._forward(datum)
+            # Recorded even when close() was called meanwhile: the strategies are seeing this datum.
+            await self._settle()
+            self._delivered(datum)
+
+    async def _settle(self) -> None:
+        # Each engine queue is drained by its own task; yielding lets them run until nothing is left.
+        while self._backlog():
+            await asyncio.sleep(0)
+
+    def _delivered(self, datum: Any) -> None:
+        stats = self.stats
+        stats.delivered += 1
+        now = time.time_ns()
+        stats._window.append(now)
+        ts_event = getattr(datum, "ts_event", None)
+        if isinstance(ts_event, int) and ts_event > 0:
+            stats.last_lag_ns = max(now - ts_event, 0)
+            stats.max_lag_ns = max(stats.max_lag_ns, stats.last_lag_ns)
+        if self._recorder is not None:
+            self._recorder.add(datum)
+        if self.on_delivered is not None:
+            self.on_delivered(datum)
+
+    async def close(self) -> None:
+        """Stop delivering; wait for the datum in flight to settle (and be recorded) so nothing is lost."""
+        self._closed = True
+        task = self._task
+        if task is not None and not task.done():
+            await task
+        self._waiting.clear()
+
+
+# -- the replay config --------------------------------------------------------------------------------
+
+REPLAY_CONFIG = "replay.toml"
+
+
+def replay_config(
+    paper_config: dict[str, Any], recording: list[dict[str, str]], base_dir: Path | None
+) -> dict[str, Any]:
+    """The backtest twin of a paper run: same venues, instruments, strategies and risk, recorded data.
+
+    Database URLs are dropped (a replay is a file-based backtest unless asked otherwise) and relative
+    strategy files are made absolute, since the replay config lives in the run folder.
+    """
+    raw = {k: v for k, v in paper_config.items() if k != "source"}
+    run = {k: v for k, v in raw.get("run", {}).items() if k not in ("run_id", "start", "end")}
+    run["mode"] = "backtest"
+    raw["run"] = run
+    raw["data"] = recording
+    for section in ("storage", "audit"):
+        if isinstance(raw.get(section), dict):
+            raw[section] = {k: v for k, v in raw[section].items() if k != "database_url"}
+    strategies = []
+    for entry in raw.get("strategies", []):
+        entry = dict(entry)
+        module, _, name = str(entry["path"]).rpartition(":")
+        if (module.endswith(".py") or "/" in module) and not Path(module).is_absolute() and base_dir:
+            entry["path"] = f"{(base_dir / module).resolve()}:{name}"
+        strategies.append(entry)
+    raw["strategies"] = strategies
+    return raw
+
+
+def write_replay_config(
+    paper_config: dict[str, Any], recording: list[dict[str, str]], base_dir: Path | None, out_dir: Path
+) -> Path:
+    """Write ``replay.toml`` into the run folder: ``macrofund run --config <it>`` replays the session."""
+    header = (
+        "# Backtest of the market data this paper session consumed (written by macrofund).\n"
+        f"#   macrofund run --config {out_dir / REPLAY_CONFIG}\n"
+    )
+    path = out_dir / REPLAY_CONFIG
+    path.write_text(header + to_toml(replay_config(paper_config, recording, base_dir)), encoding="utf-8")
+    return path
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """A small TOML writer for run configs (tables, arrays of tables, inline values); ``None`` is left out."""
+    lines: list[str] = []
+    for key, value in data.items():
+        if not isinstance(value, dict | list) and value is not None:
+            lines.append(f"{_key(key)} = {_inline(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"\n[{_key(key)}]")
+            lines.extend(f"{_key(k)} = {_inline(v)}" for k, v in value.items() if v is not None)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                lines.append(f"\n[[{_key(key)}]]")
+                lines.extend(f"{_key(k)} = {_inline(v)}" for k, v in item.items() if v is not None)
+        elif isinstance(value, list):
+            lines.append(f"{_key(key)} = {_inline(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, timedelta):
+        ms = round(value.total_seconds() * 1000)
+        return json.dumps(f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms")
+    if isinstance(value, datetime):
+        return json.dumps(value.isoformat())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        items = ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items() if v is not None)
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_inline(v) for v in value if v is not None) + "]"
+    return json.dumps(str(value))
