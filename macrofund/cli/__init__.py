@@ -209,10 +209,14 @@ def run(
         str | None, typer.Option("--audit-db", help="PostgreSQL DSN: also write the audit trail there.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    duration: Annotated[
+        str | None, typer.Option(help="Paper: stop after this long (90s, 5m, 1h); default: until Ctrl-C.")
+    ] = None,
+    on_stop: Annotated[
+        str, typer.Option(help="Paper: on stop, 'cancel' working orders or 'leave' them to the strategies.")
+    ] = "cancel",
 ) -> None:
-    """Run a backtest (paper and live arrive in later releases) and write its outputs."""
-    from macrofund.engine.assembly import run as run_engine
-
+    """Run a backtest or a paper session (live arrives in a later release) and write its outputs."""
     config_path = config or default_config_path()
     try:
         overrides = _cli_overrides(
@@ -225,24 +229,62 @@ def run(
         structural = _apply_structural(config_path, overrides)
         raw_sets = structural + [parse_override(s) for s in set_ or []]
         run_config = load_run_config(config_path, overrides, raw_sets)
-        show_progress = not quiet and console.is_terminal
-        with Progress(
-            TextColumn("[bold]{task.description}[/]"),
-            BarColumn(),
-            TextColumn("{task.percentage:>5.1f}% of sim time"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not show_progress,
-        ) as progress:
-            task = progress.add_task("loading and checking data", total=1.0)
-
-            def on_progress(fraction: float) -> None:
-                progress.update(task, completed=fraction, description=run_config.run.mode)
-
-            result = run_engine(run_config, on_progress=on_progress)
+        if run_config.run.mode == "paper":
+            result = _run_paper(run_config, duration, on_stop, quiet)
+        else:
+            result = _run_with_progress(run_config, quiet)
     except MacrofundError as exc:
         fail(str(exc))
+    _print_result(result)
+
+
+def _run_paper(run_config: Any, duration: str | None, on_stop: str, quiet: bool) -> Any:
+    """Paper mode: the live console view instead of the progress bar; stops on --duration or a signal."""
+    from macrofund.cli.live_view import LiveView
+    from macrofund.config.run_config import parse_duration
+    from macrofund.engine.assembly import run as run_engine
+
+    if on_stop not in ("cancel", "leave"):
+        fail(f"--on-stop {on_stop!r}: expected 'cancel' or 'leave'")
+    limit = None
+    if duration is not None:
+        try:
+            limit = parse_duration(duration)
+        except ValueError as exc:
+            fail(f"--duration: {exc}")
+    with LiveView(console, enabled=not quiet) as view:
+        options = {
+            "duration": limit,
+            "on_status": view.update,
+            "on_notice": view.notice,
+            "cancel_on_stop": on_stop == "cancel",
+        }
+        return run_engine(run_config, paper_options=options)
+
+
+def _run_with_progress(run_config: Any, quiet: bool) -> Any:
+    """Backtest: a progress bar over sim time."""
+    from macrofund.engine.assembly import run as run_engine
+
+    show_progress = not quiet and console.is_terminal
+    with Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}% of sim time"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not show_progress,
+    ) as progress:
+        task = progress.add_task("loading and checking data", total=1.0)
+
+        def on_progress(fraction: float) -> None:
+            progress.update(task, completed=fraction, description=run_config.run.mode)
+
+        return run_engine(run_config, on_progress=on_progress)
+
+
+def _print_result(result: Any) -> None:
     summary = result.summary
     console.print(
         f"[bold]Run {summary['run_id']}[/] ({summary['mode']}) "
