@@ -89,6 +89,8 @@ def register(app: typer.Typer) -> None:
             if ack is not None:
                 outcome = ack.get("outcome")
                 console.print(f"acknowledged: {outcome}: {ack.get('detail')}", highlight=False)
+                if outcome == "reducing":
+                    console.print("positions are closing; the scope HALTS once flat", highlight=False)
                 raise typer.Exit(1 if outcome == "error" else 0)
             time.sleep(0.1)
         beat = read_heartbeat(run_dir) or {}

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.model.enums import OrderStatus, TradingState
-from nautilus_trader.model.events import OrderAccepted, OrderTriggered, OrderUpdated
+from nautilus_trader.model.events import OrderAccepted, OrderDenied, OrderTriggered, OrderUpdated
 from nautilus_trader.model.identifiers import ExecAlgorithmId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.model.position import Position
@@ -140,8 +140,17 @@ class KillSwitch:
     # -- bus hooks (subscribed by the component at install) -----------------------------------------
 
     def on_order_event(self, event: Any) -> None:
-        """Cancel an order the venue accepted after the kill (it was in flight when we cancelled)."""
-        if not self.halts.active or not isinstance(event, _LATE_ORDER_EVENTS):
+        """Cancel an order the venue accepted after the kill (it was in flight when we cancelled).
+
+        Also: a flatten order the AC algorithm refused (e.g. no impact parameters for the instrument)
+        falls back to a market order, so a kill never leaves a position open for want of a model.
+        """
+        if not self.halts.active:
+            return
+        if isinstance(event, OrderDenied):
+            self._flatten_fallback(event)
+            return
+        if not isinstance(event, _LATE_ORDER_EVENTS):
             return
         order = self._cache.order(event.client_order_id)
         if order is None or not order.is_open or order.is_pending_cancel:
@@ -161,6 +170,23 @@ class KillSwitch:
                 halt.trigger,
                 f"late order {order.client_order_id.value}",
             )
+
+    def _flatten_fallback(self, event: OrderDenied) -> None:
+        order = self._cache.order(event.client_order_id)
+        if order is None or order.exec_algorithm_id is None or KILL_TAG not in (order.tags or ()):
+            return
+        halt = self.halts.match(
+            order.instrument_id.value, order.instrument_id.venue.value, order.strategy_id.value
+        )
+        strategy = self._strategies().get(order.strategy_id.value)
+        if halt is None or strategy is None:
+            return
+        positions = [p for p in self._positions_in(halt.scope) if p.instrument_id == order.instrument_id]
+        for position in positions:
+            if position.strategy_id == order.strategy_id:
+                strategy.close_position(position, tags=[KILL_TAG])
+        detail = f"AC flatten order {order.client_order_id.value} denied ({event.reason}); closing with market orders"
+        self._step(halt.action_id, "flatten", halt.scope, halt.trigger, detail)
 
     def on_position_event(self, event: Any) -> None:
         """HALT a reducing scope once its last position is closed."""

@@ -6,6 +6,7 @@ any strategy does (``on_order_denied``), so the tests assert what a strategy aut
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,8 @@ from macrofund.risk.api import request_kill, request_reenable
 class ScriptedStrategyConfig(StrategyConfig, frozen=True):
     instrument_id: str
     bar_type: str
-    script: list[dict[str, Any]] = []
+    script: list[dict[str, Any]] = []  # noqa: RUF012 (msgspec copies defaults)
+    sleep_ms: int = 0  # make the run slow enough for an operator to act on it
     resubmit_every_bar: bool = (
         False  # after the script: keep sending BUY 1 market (a strategy that ignores HALT)
     )
@@ -39,6 +41,7 @@ class ScriptedStrategy(Strategy):
         self.bar_type = BarType.from_str(config.bar_type)
         self.script = list(config.script)
         self.resubmit = config.resubmit_every_bar
+        self.sleep_ms = config.sleep_ms
         self.bars = 0
         self.orders: dict[str, Order] = {}
         self.denials: list[tuple[int, str, str]] = []  # (bar, label, reason)
@@ -50,6 +53,8 @@ class ScriptedStrategy(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         self.bars += 1
+        if self.sleep_ms:
+            time.sleep(self.sleep_ms / 1000)
         for step in self.script:
             if step["bar"] == self.bars:
                 self._do(step)

@@ -79,7 +79,7 @@ def test_notional_limit_across_currencies_needs_an_fx_rate(tmp_path: Path) -> No
     )
     path = tmp_path / "run.toml"
     path.write_text(text + "[risk.instruments.WIN]\nmax_order_notional = 100000\n")
-    with pytest.raises(ConfigError, match="no rate BRL/USD to value WINZ26.B3"):
+    with pytest.raises(ConfigError, match=r"no rate BRL/USD to value WINZ26\.B3"):
         validate_references(load_run_config(path))
     path.write_text(
         text + '[risk.fx_rates]\n"USD/BRL" = 5\n[risk.instruments.WIN]\nmax_order_notional = 100000\n'

@@ -1,4 +1,4 @@
-"""Each control allows an order at its limit and denies the next one past it, with a reason the strategy sees."""
+"""Each control allows an order at its limit and denies one past it, with a reason the strategy sees."""
 
 from __future__ import annotations
 
