@@ -1,4 +1,8 @@
-"""Bulk ingest of 1-minute bars and quote ticks with COPY (asyncpg ``copy_records_to_table``).
+"""Bulk ingest of 1-minute bars and quote ticks with binary COPY (asyncpg ``copy_to_table``).
+
+The rows are laid out in PostgreSQL's binary COPY format by numpy (``binary_copy_payload``) rather
+than handed over as Python tuples (``copy_records_to_table``): same COPY on the server, but the client
+no longer spends seconds per million rows building and encoding tuples.
 
 One ingest is one transaction: create the missing daily partitions, delete the instrument's rows in the
 span being written (so re-ingesting a file replaces it instead of failing or duplicating), COPY the new
@@ -8,10 +12,10 @@ refreshed in a second transaction. A failure anywhere leaves the previous data a
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import repeat
 
 import asyncpg
 import numpy as np
@@ -157,10 +161,31 @@ def quotes_from_columns(columns: object) -> tuple[InstrumentInfo, QuoteArrays]:
     )
 
 
-def utc_datetimes(ts_ns: _INT64) -> list[datetime]:
-    """Aware UTC datetimes (microsecond resolution) for a column of UTC nanoseconds."""
-    naive = ts_ns.astype("datetime64[ns]").astype("datetime64[us]").astype(object)
-    return [t.replace(tzinfo=UTC) for t in naive]
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_COPY_TRAILER = b"\xff\xff"
+
+
+def binary_copy_payload(instrument_id: str, ts_ns: _INT64, columns: list[_INT64]) -> bytes:
+    """PostgreSQL binary COPY data for rows ``(instrument_id, timestamptz(ts_ns), *bigint columns)``.
+
+    Every row has the same layout (the instrument id is constant), so numpy lays the rows out in C:
+    building 1M rows takes tens of milliseconds instead of seconds of per-value Python encoding.
+    """
+    name = instrument_id.encode()
+    fields = [("n", ">i2"), ("l_id", ">i4"), ("id", f"S{len(name)}"), ("l_ts", ">i4"), ("ts", ">i8")]
+    for i in range(len(columns)):
+        fields += [(f"l{i}", ">i4"), (f"c{i}", ">i8")]
+    rows = np.empty(len(ts_ns), dtype=np.dtype(fields))
+    rows["n"] = 2 + len(columns)
+    rows["l_id"] = len(name)
+    rows["id"] = name
+    rows["l_ts"] = 8
+    rows["ts"] = ts_ns // 1_000 - _PG_EPOCH_US
+    for i, column in enumerate(columns):
+        rows[f"l{i}"] = 8
+        rows[f"c{i}"] = column
+    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
 def ns_to_datetime(ts_ns: int) -> datetime:
@@ -207,15 +232,10 @@ async def ingest_bars(
         i = int(np.flatnonzero(bars.ts_open_ns % _MINUTE_NS)[0])
         raise TimeseriesError(f"{info.instrument_id} bars: row {i} is not on a whole minute")
     first, last = ns_to_datetime(int(bars.ts_open_ns[0])), ns_to_datetime(int(bars.ts_open_ns[-1]))
-    records = zip(
-        repeat(info.instrument_id),
-        utc_datetimes(bars.ts_open_ns),
-        bars.open.tolist(),
-        bars.high.tolist(),
-        bars.low.tolist(),
-        bars.close.tolist(),
-        bars.volume.tolist(),
-        strict=False,
+    payload = binary_copy_payload(
+        info.instrument_id,
+        bars.ts_open_ns,
+        [bars.open, bars.high, bars.low, bars.close, bars.volume],
     )
     timescale = await backend(conn) == "timescale"
     async with conn.transaction():
@@ -227,10 +247,11 @@ async def ingest_bars(
             first,
             last,
         )
-        await conn.copy_records_to_table(
+        await conn.copy_to_table(
             "md_bars_1m",
-            records=records,
+            source=io.BytesIO(payload),
             columns=["instrument_id", "ts_open", "open", "high", "low", "close", "volume"],
+            format="binary",
         )
         if not timescale:
             await conn.execute(
@@ -249,15 +270,10 @@ async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: 
         return IngestResult(info.instrument_id, 0, 0, None, None, 0, 0)
     _check_sorted(quotes.ts_event_ns, f"{info.instrument_id} quotes")
     first, last = ns_to_datetime(int(quotes.ts_event_ns[0])), ns_to_datetime(int(quotes.ts_event_ns[-1]))
-    records = zip(
-        repeat(info.instrument_id),
-        utc_datetimes(quotes.ts_event_ns),
-        quotes.ts_event_ns.tolist(),
-        quotes.bid.tolist(),
-        quotes.ask.tolist(),
-        quotes.bid_size.tolist(),
-        quotes.ask_size.tolist(),
-        strict=False,
+    payload = binary_copy_payload(
+        info.instrument_id,
+        quotes.ts_event_ns,
+        [quotes.ts_event_ns, quotes.bid, quotes.ask, quotes.bid_size, quotes.ask_size],
     )
     timescale = await backend(conn) == "timescale"
     async with conn.transaction():
@@ -269,9 +285,10 @@ async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: 
             first,
             last,
         )
-        await conn.copy_records_to_table(
+        await conn.copy_to_table(
             "md_quotes",
-            records=records,
+            source=io.BytesIO(payload),
             columns=["instrument_id", "ts_event", "ts_event_ns", "bid", "ask", "bid_size", "ask_size"],
+            format="binary",
         )
     return IngestResult(info.instrument_id, len(quotes), int(status.split()[-1]), first, last, made, 0)
