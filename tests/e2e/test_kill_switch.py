@@ -179,7 +179,7 @@ def test_operator_kill_reaches_a_running_backtest_and_is_acknowledged(tmp_path: 
         assert result.code == 0, result.stdout + result.stderr
         # The flatten order fills at the next bar: the switch answers REDUCING, and HALTS once flat.
         assert "acknowledged: reducing: trading reducing only for scope all" in result.stdout
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
