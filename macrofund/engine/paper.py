@@ -36,7 +36,7 @@ from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.engine import ExecutionEngine
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.enums import LiquiditySide, OmsType, OrderSide, OrderType
-from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderFilled, OrderSubmitted
 from nautilus_trader.model.identifiers import (
     ClientOrderId,
     InstrumentId,
@@ -49,6 +49,7 @@ from nautilus_trader.model.identifiers import (
 )
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.model.orders import MarketOrder
 from nautilus_trader.model.position import Position
 
 from macrofund.adapters.sandbox import (
@@ -246,6 +247,33 @@ def _seed_positions(node: TradingNode, instruments: dict[str, Instrument], posit
             ts_event=now,
             ts_init=now,
         )
+        # The matching engine looks up the orders of a position: give the seed fill a filled order.
+        order = MarketOrder(
+            trader_id=trader_id,
+            strategy_id=strategy_id,
+            instrument_id=instrument_id,
+            client_order_id=fill.client_order_id,
+            order_side=fill.order_side,
+            quantity=fill.last_qty,
+            init_id=UUID4(),
+            ts_init=now,
+            tags=["RESUME"],
+        )
+        order.apply(
+            OrderSubmitted(
+                trader_id,
+                strategy_id,
+                instrument_id,
+                fill.client_order_id,
+                fill.account_id,
+                UUID4(),
+                now,
+                now,
+            )
+        )
+        order.apply(fill)
+        cache.add_order(order, fill.position_id, None, True)
+        cache.update_order(order)
         cache.add_position(Position(instrument, fill), OmsType.NETTING)
 
 
