@@ -39,6 +39,7 @@ AUDIT_FORMAT = 1
 # shortest round-trip decimal string, so the canonical form holds no floats and is reproducible by
 # any JSON library.
 _FLOAT_EVENTS = frozenset({PositionOpened, PositionChanged, PositionClosed})
+_FLOAT_KEYS = frozenset({"signed_qty", "avg_px_open", "avg_px_close", "realized_return"})
 
 
 def config_hash(config: RunConfig) -> str:
@@ -126,7 +127,7 @@ class AuditTrail:
 
     # -- recording ----------------------------------------------------------------------------------
 
-    def record(self, record_type: str, ts_event: int, payload: dict[str, Any]) -> None:
+    def record(self, record_type: str, ts_event: int, payload: Any) -> None:
         """Seal one record and append it to the file (and queue it for PostgreSQL)."""
         if self._stopped:
             self.ignored_after_stop += 1
@@ -149,11 +150,14 @@ class AuditTrail:
     def _on_event(self, event: Any) -> None:
         payload = type(event).to_dict(event)
         if type(event) in _FLOAT_EVENTS:
-            payload = {k: repr(v) if type(v) is float else v for k, v in payload.items()}
+            for key in _FLOAT_KEYS.intersection(payload):
+                payload[key] = repr(payload[key])
         self.record(type(event).__name__, event.ts_event, payload)
 
     def _on_risk_event(self, event: Any) -> None:
-        self.record(type(event).__name__, event.ts_event, event.to_dict())
+        # These are flat frozen dataclasses whose to_dict() is dataclasses.asdict (slow: it deep-copies);
+        # msgspec encodes the dataclass itself to exactly the same JSON object.
+        self.record(type(event).__name__, event.ts_event, event)
 
     def _stop(self, ts_ns: int, completed: bool) -> None:
         if self._stopped:

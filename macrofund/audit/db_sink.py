@@ -22,7 +22,7 @@ import asyncpg
 
 from macrofund.audit.file_sink import FileTail
 from macrofund.audit.record import AuditConflictError
-from macrofund.audit.store import Row, insert_rows, last_seq, row_from_record
+from macrofund.audit.store import Row, append_rows, last_seq, row_from_record
 from macrofund.storage.migrations import upgrade
 
 # What the kernel's thread queues: a ``Row`` whose body is still bytes (decoded on the writer thread).
@@ -187,7 +187,7 @@ class AuditDatabaseWriter:
             await self._backfill(conn, gap_end)
         batch = [row for row in batch if row[0] > self.db_seq]
         if batch:
-            self.rows_written += await insert_rows(conn, self._run_id, batch)
+            self.rows_written += await append_rows(conn, self._run_id, batch)
             self.db_seq = batch[-1][0]
         return self.db_seq > before
 
@@ -219,7 +219,7 @@ class AuditDatabaseWriter:
             rows = [row_from_record(r) for r in records if int(r["seq"]) > self.db_seq]
             if not rows:
                 return  # not in the file yet: the next step tries again
-            inserted = await insert_rows(conn, self._run_id, rows)
+            inserted = await append_rows(conn, self._run_id, rows)
             self.rows_written += inserted
             self.backfilled += inserted
             self.db_seq = rows[-1][0]

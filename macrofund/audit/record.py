@@ -82,10 +82,9 @@ class AuditChain:
         self.seq = last_seq
         self.head = last_hash if last_hash is not None else genesis_hash(run_id)
 
-    def seal(
-        self, record_type: str, ts_event: int, ts_recorded: int, payload: dict[str, Any]
-    ) -> SealedRecord:
-        """The next record in the chain (advances ``seq`` and ``head``)."""
+    def seal(self, record_type: str, ts_event: int, ts_recorded: int, payload: Any) -> SealedRecord:
+        """The next record in the chain (advances ``seq`` and ``head``); ``payload`` is a JSON object
+        (a dict, or a dataclass msgspec encodes as one)."""
         seq = self.seq + 1
         body = _encoder.encode(
             {

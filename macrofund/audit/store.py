@@ -48,6 +48,23 @@ async def insert_rows(conn: asyncpg.Connection, run_id: str, rows: Sequence[Row]
     return int(result["inserted"])
 
 
+_COLUMNS = ["run_id", "seq", "record_type", "ts_event", "ts_recorded", "prev_hash", "hash", "body"]
+
+
+async def append_rows(conn: asyncpg.Connection, run_id: str, rows: Sequence[Row]) -> int:
+    """Fast path for rows expected to be new: binary COPY; on a key clash, ``insert_rows`` (checked)."""
+    if not rows:
+        return 0
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "audit_records", records=[(run_id, *row) for row in rows], columns=_COLUMNS
+            )
+    except asyncpg.UniqueViolationError:
+        return await insert_rows(conn, run_id, rows)
+    return len(rows)
+
+
 async def last_seq(conn: asyncpg.Connection, run_id: str) -> int:
     """Highest seq stored for ``run_id`` (0 when none)."""
     value = await conn.fetchval("select coalesce(max(seq), 0) from audit_records where run_id = $1", run_id)
