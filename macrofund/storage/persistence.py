@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 # Queue item kinds (first element of each queued tuple).
 _ORDER, _POSITION, _ACCOUNT, _ROW, _TASK = range(5)
+ORDER_ITEM = _ORDER  # (ORDER_ITEM, event, OrderState | None, seq): what the bus handler queues
 
 PnlKey = tuple[str, str, str]  # account, strategy, instrument
 
@@ -272,52 +273,57 @@ class PersistenceComponent:
         await finish_run(conn, self.run_id)
 
     def _build_batch(self, items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
-        run_id = self.run_id
-        batch = Batch()
-        rows = batch.rows
-        order_events, fills = rows["order_events"], rows["fills"]
-        snapshots, balances = rows["position_snapshots"], rows["account_balances"]
-        orders: dict[str, list[Any]] = {}
-        positions: dict[tuple[str, int], tuple[Any, ...]] = {}
-        tasks: list[ConnectionTask] = []
+        return build_batch(self.run_id, items)
 
-        def keep_position(row: tuple[Any, ...]) -> None:
-            key = (row[1], row[2])
-            prev = positions.get(key)
-            if prev is None or (row[17], row[18]) >= (prev[17], prev[18]):
-                positions[key] = row
 
-        for item in items:
-            kind = item[0]
-            if kind == _ORDER:
-                _, event, state, seq = item
-                order_events.append(order_event_row(run_id, event, seq))
-                new: list[Any] | None = None
-                if state is not None:
-                    new = order_row(run_id, event, state)
-                elif type(event) is OrderInitialized:
-                    new = initialized_order_row(run_id, event)
-                if new is not None:
-                    prev = orders.get(new[1])
-                    orders[new[1]] = new if prev is None else merge_order_rows(prev, new)
-                if type(event) is OrderFilled:
-                    fills.append(fill_row(run_id, event))
-            elif kind == _POSITION:
-                _, event, seq = item
-                keep_position(position_row(run_id, event, seq))
-                snapshots.append(position_snapshot_row(run_id, event))
-            elif kind == _ACCOUNT:
-                balances.extend(account_balance_rows(run_id, item[1]))
-            elif kind == _ROW:
-                if item[1] == "positions":
-                    keep_position(item[2])
-                else:
-                    rows[item[1]].append(item[2])
+def build_batch(run_id: str, items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
+    """Turn queued items into one batch of rows (writer thread). Keeps one ``orders``/``positions`` row
+    per key: the newest state, with what only older states knew merged in."""
+    batch = Batch()
+    rows = batch.rows
+    order_events, fills = rows["order_events"], rows["fills"]
+    snapshots, balances = rows["position_snapshots"], rows["account_balances"]
+    orders: dict[str, list[Any]] = {}
+    positions: dict[tuple[str, int], tuple[Any, ...]] = {}
+    tasks: list[ConnectionTask] = []
+
+    def keep_position(row: tuple[Any, ...]) -> None:
+        key = (row[1], row[2])
+        prev = positions.get(key)
+        if prev is None or (row[17], row[18]) >= (prev[17], prev[18]):
+            positions[key] = row
+
+    for item in items:
+        kind = item[0]
+        if kind == _ORDER:
+            _, event, state, seq = item
+            order_events.append(order_event_row(run_id, event, seq))
+            new: list[Any] | None = None
+            if state is not None:
+                new = order_row(run_id, event, state)
+            elif type(event) is OrderInitialized:
+                new = initialized_order_row(run_id, event)
+            if new is not None:
+                prev = orders.get(new[1])
+                orders[new[1]] = new if prev is None else merge_order_rows(prev, new)
+            if type(event) is OrderFilled:
+                fills.append(fill_row(run_id, event))
+        elif kind == _POSITION:
+            _, event, seq = item
+            keep_position(position_row(run_id, event, seq))
+            snapshots.append(position_snapshot_row(run_id, event))
+        elif kind == _ACCOUNT:
+            balances.extend(account_balance_rows(run_id, item[1]))
+        elif kind == _ROW:
+            if item[1] == "positions":
+                keep_position(item[2])
             else:
-                tasks.append(item[1])
-        rows["orders"] = [tuple(r) for r in orders.values()]
-        rows["positions"] = list(positions.values())
-        return batch, tasks
+                rows[item[1]].append(item[2])
+        else:
+            tasks.append(item[1])
+    rows["orders"] = [tuple(r) for r in orders.values()]
+    rows["positions"] = list(positions.values())
+    return batch, tasks
 
 
 def install(handle: KernelHandle) -> PersistenceComponent | None:

@@ -1,6 +1,7 @@
 -- Orders, fills, positions, balances and P&L of every run (macrofund.storage.persistence writes them).
 -- Money, prices and quantities are NUMERIC (exact); engine timestamps are UTC nanoseconds (bigint),
--- with a timestamptz twin where a human reads the table.
+-- with a timestamptz twin where a human reads the table. No foreign keys to runs: a per-row trigger
+-- check would halve write throughput, and only the persistence writer inserts here.
 
 create table runs (
     run_id        text primary key,
@@ -14,7 +15,7 @@ create table runs (
 );
 
 create table instruments (
-    run_id           text not null references runs (run_id) on delete cascade,
+    run_id           text not null,
     instrument_id    text not null,
     venue            text not null,
     asset_class      text,
@@ -32,7 +33,7 @@ create table instruments (
 -- One row per order: its current state. ``last_seq`` is the order's own event count after its latest
 -- event, so a late-arriving older event never overwrites a newer state.
 create table orders (
-    run_id             text not null references runs (run_id) on delete cascade,
+    run_id             text not null,
     client_order_id    text not null,
     venue_order_id     text,
     strategy_id        text not null,
@@ -62,7 +63,7 @@ create index orders_open on orders (run_id) where status not in ('FILLED', 'CANC
 
 -- Every order state transition, append-only. ``seq`` is 1, 2, 3... per order (no gaps).
 create table order_events (
-    run_id           text not null references runs (run_id) on delete cascade,
+    run_id           text not null,
     client_order_id  text not null,
     seq              integer not null,
     event_id         uuid not null,
@@ -73,14 +74,14 @@ create table order_events (
     ts_event         bigint not null,
     ts_init          bigint not null,
     event_time       timestamptz not null,
-    payload          jsonb not null,
+    payload          json not null,
     primary key (run_id, client_order_id, seq)
 );
 create index order_events_ts on order_events (run_id, ts_event);
 
 -- One row per execution; a fill delivered twice (same venue trade id) is stored once.
 create table fills (
-    run_id               text not null references runs (run_id) on delete cascade,
+    run_id               text not null,
     venue                text not null,
     trade_id             text not null,
     client_order_id      text not null,
@@ -107,7 +108,7 @@ create index fills_ts on fills (run_id, ts_event);
 -- One row per position lifecycle (a NETTING position id is reused after it closes, so the key
 -- includes when that lifecycle opened): its current state.
 create table positions (
-    run_id          text not null references runs (run_id) on delete cascade,
+    run_id          text not null,
     position_id     text not null,
     ts_opened       bigint not null,
     strategy_id     text not null,
@@ -133,7 +134,7 @@ create index positions_open on positions (run_id) where side <> 'FLAT';
 
 -- Every position change (opened, changed, closed), append-only.
 create table position_snapshots (
-    run_id          text not null references runs (run_id) on delete cascade,
+    run_id          text not null,
     event_id        uuid not null,
     event_type      text not null,
     position_id     text not null,
@@ -159,7 +160,7 @@ create index position_snapshots_ts on position_snapshots (run_id, ts_event);
 
 -- Every account state (balance per currency) the engine published.
 create table account_balances (
-    run_id      text not null references runs (run_id) on delete cascade,
+    run_id      text not null,
     event_id    uuid not null,
     account_id  text not null,
     currency    text not null,
@@ -174,7 +175,7 @@ create index account_balances_ts on account_balances (run_id, ts_event);
 
 -- Realised/unrealised P&L per account, strategy and instrument, sampled on a timer.
 create table pnl_snapshots (
-    run_id          text not null references runs (run_id) on delete cascade,
+    run_id          text not null,
     ts              bigint not null,
     account_id      text not null,
     strategy_id     text not null,

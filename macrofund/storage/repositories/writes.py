@@ -72,6 +72,7 @@ class Table:
     name: str
     columns: tuple[str, ...]
     on_conflict: str
+    append_only: bool = False  # rows are only ever inserted; a duplicate key means "already stored"
 
     @property
     def stage(self) -> str:
@@ -82,13 +83,17 @@ class Table:
         return f"insert into {self.name} ({cols}) select {cols} from {self.stage} {self.on_conflict}"
 
 
-ORDER_EVENTS = Table("order_events", ORDER_EVENT_COLUMNS, "on conflict do nothing")
+ORDER_EVENTS = Table("order_events", ORDER_EVENT_COLUMNS, "on conflict do nothing", append_only=True)
 ORDERS = Table("orders", ORDER_COLUMNS, _order_merge())
-FILLS = Table("fills", FILL_COLUMNS, "on conflict do nothing")
+FILLS = Table("fills", FILL_COLUMNS, "on conflict do nothing", append_only=True)
 POSITIONS = Table("positions", POSITION_COLUMNS, _position_merge())
-POSITION_SNAPSHOTS = Table("position_snapshots", POSITION_SNAPSHOT_COLUMNS, "on conflict do nothing")
-ACCOUNT_BALANCES = Table("account_balances", ACCOUNT_BALANCE_COLUMNS, "on conflict do nothing")
-PNL_SNAPSHOTS = Table("pnl_snapshots", PNL_COLUMNS, "on conflict do nothing")
+POSITION_SNAPSHOTS = Table(
+    "position_snapshots", POSITION_SNAPSHOT_COLUMNS, "on conflict do nothing", append_only=True
+)
+ACCOUNT_BALANCES = Table(
+    "account_balances", ACCOUNT_BALANCE_COLUMNS, "on conflict do nothing", append_only=True
+)
+PNL_SNAPSHOTS = Table("pnl_snapshots", PNL_COLUMNS, "on conflict do nothing", append_only=True)
 
 # Parents before children, so a reader never sees a fill before its order's row.
 TABLES = (ORDER_EVENTS, ORDERS, FILLS, POSITIONS, POSITION_SNAPSHOTS, ACCOUNT_BALANCES, PNL_SNAPSHOTS)
@@ -128,8 +133,21 @@ async def write_batch(conn: asyncpg.Connection, batch: Batch) -> int:
                     f"{table.on_conflict}",
                     rows,
                 )
+            elif table.append_only:
+                await _append(conn, table, rows)
             else:
                 await conn.copy_records_to_table(table.stage, records=rows, columns=list(table.columns))
                 await conn.execute(table.merge_sql())
             written += len(rows)
     return written
+
+
+async def _append(conn: asyncpg.Connection, table: Table, rows: list[Sequence[Any]]) -> None:
+    """COPY straight into an append-only table (half the work of staging + merge); if any row is
+    already stored (a redelivery, a restarted run), undo that COPY and merge through staging instead."""
+    try:
+        async with conn.transaction():  # a savepoint inside the batch's transaction
+            await conn.copy_records_to_table(table.name, records=rows, columns=list(table.columns))
+    except asyncpg.UniqueViolationError:
+        await conn.copy_records_to_table(table.stage, records=rows, columns=list(table.columns))
+        await conn.execute(table.merge_sql())
