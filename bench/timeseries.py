@@ -110,9 +110,11 @@ async def _measure(conn: asyncpg.Connection, n: int) -> list[dict]:
     refresh_s = time.perf_counter() - started
     baseline = await _baseline_inserts(conn, bars, min(50_000, n))
     rate = result.rows / ingest_s
+    copy_rate = result.rows / result.copy_seconds
     print(
-        f"ingest: {result.rows:,} bars in {ingest_s:.2f} s = {rate:,.0f} rows/s via COPY "
-        f"({result.partitions_created} daily partitions created); row-by-row INSERT baseline "
+        f"ingest: {result.rows:,} bars in {ingest_s:.2f} s = {rate:,.0f} rows/s end to end "
+        f"({result.partitions_created} daily partitions created); the COPY alone {result.copy_seconds:.2f} s "
+        f"= {copy_rate:,.0f} rows/s; row-by-row INSERT baseline "
         f"{baseline:,.0f} rows/s; COPY/INSERT = {rate / baseline:.1f}x; rollup refresh of {buckets:,} "
         f"buckets {refresh_s:.2f} s"
     )
@@ -142,10 +144,12 @@ async def _measure(conn: asyncpg.Connection, n: int) -> list[dict]:
             "rows": result.rows,
             "seconds": round(ingest_s, 3),
             "rows_per_s": round(rate),
+            "copy_only_rows_per_s": round(copy_rate),
+            "partitions_created": result.partitions_created,
             "baseline_insert_rows_per_s": round(baseline),
             "ratio_vs_baseline": round(rate / baseline, 2),
             "rollup_refresh_seconds": round(refresh_s, 3),
-            "target": ">= 200000 rows/s",
+            "target": ">= 200000 rows/s end to end (partition creation included)",
             "met": rate >= 200_000,
         },
         {

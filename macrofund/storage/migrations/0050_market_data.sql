@@ -20,8 +20,9 @@ create table if not exists md_instruments (
 );
 
 -- 1-minute bars, keyed by the bar's OPEN time (UTC); Nautilus's EXTERNAL bars are stamped at the close.
+-- collate "C": instrument ids are codes, not words; byte-order comparison keeps index inserts cheap.
 create table if not exists md_bars_1m (
-    instrument_id text not null,
+    instrument_id text collate "C" not null,
     ts_open timestamptz not null,
     open bigint not null,
     high bigint not null,
@@ -33,7 +34,7 @@ create table if not exists md_bars_1m (
 
 -- Top-of-book quotes: ts_event is microsecond timestamptz (the partition key); ts_event_ns is exact.
 create table if not exists md_quotes (
-    instrument_id text not null,
+    instrument_id text collate "C" not null,
     ts_event timestamptz not null,
     ts_event_ns bigint not null,
     bid bigint not null,
@@ -45,7 +46,7 @@ create index if not exists md_quotes_instrument_ts on md_quotes (instrument_id, 
 
 -- Rollups of md_bars_1m, refreshed incrementally after each ingest (bucket = the row's ts_open).
 create table if not exists md_bars_5m (
-    instrument_id text not null,
+    instrument_id text collate "C" not null,
     ts_open timestamptz not null,
     open bigint not null,
     high bigint not null,

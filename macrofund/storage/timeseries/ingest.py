@@ -13,6 +13,7 @@ refreshed in a second transaction. A failure anywhere leaves the previous data a
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -98,6 +99,7 @@ class IngestResult:
     last: datetime | None
     partitions_created: int
     rollup_buckets: int
+    copy_seconds: float = 0.0  # the COPY statement alone (partitions, delete and refresh excluded)
 
 
 def to_e9(units: _INT64, increment: Decimal) -> _INT64:
@@ -247,12 +249,14 @@ async def ingest_bars(
             first,
             last,
         )
+        copy_started = time.perf_counter()
         await conn.copy_to_table(
             "md_bars_1m",
             source=io.BytesIO(payload),
             columns=["instrument_id", "ts_open", "open", "high", "low", "close", "volume"],
             format="binary",
         )
+        copy_seconds = time.perf_counter() - copy_started
         if not timescale:
             await conn.execute(
                 "insert into md_rollup_pending (instrument_id, ts_from, ts_to) values ($1, $2, $3)",
@@ -261,7 +265,9 @@ async def ingest_bars(
                 last + timedelta(minutes=1),
             )
     buckets = await refresh_rollups(conn, info.instrument_id) if refresh and not timescale else 0
-    return IngestResult(info.instrument_id, len(bars), int(status.split()[-1]), first, last, made, buckets)
+    return IngestResult(
+        info.instrument_id, len(bars), int(status.split()[-1]), first, last, made, buckets, copy_seconds
+    )
 
 
 async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: QuoteArrays) -> IngestResult:
@@ -285,10 +291,14 @@ async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: 
             first,
             last,
         )
+        copy_started = time.perf_counter()
         await conn.copy_to_table(
             "md_quotes",
             source=io.BytesIO(payload),
             columns=["instrument_id", "ts_event", "ts_event_ns", "bid", "ask", "bid_size", "ask_size"],
             format="binary",
         )
-    return IngestResult(info.instrument_id, len(quotes), int(status.split()[-1]), first, last, made, 0)
+        copy_seconds = time.perf_counter() - copy_started
+    return IngestResult(
+        info.instrument_id, len(quotes), int(status.split()[-1]), first, last, made, 0, copy_seconds
+    )

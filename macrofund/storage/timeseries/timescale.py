@@ -14,12 +14,12 @@ from datetime import timedelta
 from macrofund.storage.timeseries.buckets import CALENDARS, TradingDayCalendar
 
 _BARS_COLUMNS = (
-    "instrument_id text not null, ts_open timestamptz not null, open bigint not null, "
+    'instrument_id text collate "C" not null, ts_open timestamptz not null, open bigint not null, '
     "high bigint not null, low bigint not null, close bigint not null, volume bigint not null, "
     "primary key (instrument_id, ts_open)"
 )
 _QUOTES_COLUMNS = (
-    "instrument_id text not null, ts_event timestamptz not null, ts_event_ns bigint not null, "
+    'instrument_id text collate "C" not null, ts_event timestamptz not null, ts_event_ns bigint not null, '
     "bid bigint not null, ask bigint not null, bid_size bigint not null, ask_size bigint not null"
 )
 
