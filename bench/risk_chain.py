@@ -195,7 +195,8 @@ def main() -> int:
     same = off["orders"] == on["orders"] and off["net_pnl"] == on["net_pnl"] and on["denied"] == 0
     print(
         f"backtest {bars:,} bars: risk off {bars / off['run_s']:,.0f} bars/s, "
-        f"risk on {bars / on['run_s']:,.0f} bars/s, ratio on/off {ratio:.3f}x; orders {on['orders']} (same orders and P&L: {same})"
+        f"risk on {bars / on['run_s']:,.0f} bars/s, ratio on/off {ratio:.3f}x; "
+        f"orders {on['orders']} (same orders and P&L: {same})"
     )
     lines = [
         {

@@ -185,7 +185,8 @@ class KillSwitch:
         for position in positions:
             if position.strategy_id == order.strategy_id:
                 strategy.close_position(position, tags=[KILL_TAG])
-        detail = f"AC flatten order {order.client_order_id.value} denied ({event.reason}); closing with market orders"
+        denied = f"AC flatten order {order.client_order_id.value} denied ({event.reason})"
+        detail = f"{denied}; closing with market orders"
         self._step(halt.action_id, "flatten", halt.scope, halt.trigger, detail)
 
     def on_position_event(self, event: Any) -> None:
