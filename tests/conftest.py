@@ -6,3 +6,4 @@ from tests.fixtures.servers import (  # noqa: F401
     redis_prefix,
     redis_server,
 )
+from tests.fixtures.kafka import kafka_broker  # noqa: F401
