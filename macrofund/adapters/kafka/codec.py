@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from nautilus_trader.model.data import Bar, BarSpecification, BarType, QuoteTick, TradeTick
 from nautilus_trader.model.enums import AggregationSource, AggressorSide, BarAggregation, PriceType
 from nautilus_trader.model.identifiers import InstrumentId, TradeId
-from nautilus_trader.model.objects import FIXED_PRECISION, Price, Quantity
+from nautilus_trader.model.objects import FIXED_PRECISION, QUANTITY_MAX, Price, Quantity
 
 VERSION = 1
 KIND_QUOTE = 1
@@ -40,6 +40,7 @@ _TRADE = struct.Struct("<BBBBB3xIQqqQ")
 _BAR = struct.Struct("<BBBBBBxxIIQqqqqqQ")
 _SIZES = {KIND_QUOTE: _QUOTE.size, KIND_TRADE: _TRADE.size, KIND_BAR: _BAR.size}
 _SCALE = [10 ** (FIXED_PRECISION - p) for p in range(FIXED_PRECISION + 1)]
+_SIZE_RAW_MAX = int(QUANTITY_MAX) * 10**FIXED_PRECISION
 _AGGRESSOR = {AggressorSide.BUYER: 1, AggressorSide.SELLER: 2, AggressorSide.NO_AGGRESSOR: 0}
 _AGGRESSOR_BACK = {v: k for k, v in _AGGRESSOR.items()}
 
@@ -185,13 +186,21 @@ def _check_ts(ts_event: int) -> None:
         raise CodecError(f"negative ts_event {ts_event}")
 
 
+def _check_size(raw: int) -> int:
+    # Sizes travel unsigned: a negative size written by a buggy producer reads as a huge number.
+    if raw > _SIZE_RAW_MAX:
+        raise CodecError(f"size {raw / 10**FIXED_PRECISION:.6g} is out of range")
+    return raw
+
+
 def _decode_quote(instrument_id: InstrumentId, value: bytes, ts_init: int) -> Decoded:
     _, _, p, s, stream, seq, ts_event, bid, ask, bid_size, ask_size = _QUOTE.unpack(value)
     _precisions(p, s)
     _check_ts(ts_event)
     ps, ss = _SCALE[p], _SCALE[s]
+    bid_raw, ask_raw = _check_size(bid_size * ss), _check_size(ask_size * ss)
     quote = QuoteTick.from_raw(
-        instrument_id, bid * ps, ask * ps, p, p, bid_size * ss, ask_size * ss, s, s, ts_event, ts_init
+        instrument_id, bid * ps, ask * ps, p, p, bid_raw, ask_raw, s, s, ts_event, ts_init
     )
     return Decoded(quote, KIND_QUOTE, stream, seq)
 
@@ -208,7 +217,7 @@ def _decode_trade(instrument_id: InstrumentId, value: bytes, ts_init: int) -> De
     trade = TradeTick(
         instrument_id,
         Price.from_raw(price * _SCALE[p], p),
-        Quantity.from_raw(size * _SCALE[s], s),
+        Quantity.from_raw(_check_size(size * _SCALE[s]), s),
         side,
         TradeId(f"{stream:08x}-{seq}"),
         ts_event,
@@ -234,7 +243,7 @@ def _decode_bar(instrument_id: InstrumentId, value: bytes, ts_init: int) -> Deco
         Price.from_raw(h * ps, p),
         Price.from_raw(low * ps, p),
         Price.from_raw(c * ps, p),
-        Quantity.from_raw(v * _SCALE[s], s),
+        Quantity.from_raw(_check_size(v * _SCALE[s]), s),
         ts_event,
         ts_init,
     )
