@@ -33,7 +33,10 @@ _MALFORMED_LOG_FIRST = 100  # log every malformed message up to this count, then
 
 
 class Deduplicator:
-    """Last delivered sequence per (stream, key, kind); lives as long as the data client, across consumers."""
+    """Last delivered sequence per (stream, key, kind); lives as long as the data client, across consumers.
+
+    Used on the event loop only (at delivery), so it needs no lock.
+    """
 
     def __init__(self) -> None:
         self._last: dict[tuple[int, bytes, int], int] = {}
@@ -222,8 +225,7 @@ class MarketDataConsumer:
             except CodecError as exc:
                 self._malformed(topic, partition, offset, str(exc))
                 continue
-            if self.dedup.accept(key, decoded):
-                out.append(decoded.data)
+            out.append((key, decoded))
         if offsets:
             self._hand_over(out, offsets)
 
@@ -309,9 +311,13 @@ class MarketDataConsumer:
                 out, offsets = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if out:
-                self._deliver(out)
-                self.counters.delivered += len(out)
+            # De-duplicate here, at delivery, not in the thread: a batch decoded but never delivered (the
+            # node stopped) must not count as seen, or its re-read after a restart would be dropped.
+            accept = self.dedup.accept
+            data = [decoded.data for key, decoded in out if accept(key, decoded)]
+            if data:
+                self._deliver(data)
+                self.counters.delivered += len(data)
             processed.update(offsets)
         if not self._drain_scheduled.is_set():
             self._drain_scheduled.set()

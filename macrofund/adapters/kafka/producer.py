@@ -50,6 +50,7 @@ class MarketDataProducer:
         stream: int | None = None,
         linger_ms: int = 5,
         overrides: dict[str, Any] | None = None,
+        sequences: dict[tuple[str, str], int] | None = None,
     ) -> None:
         config: dict[str, Any] = {
             "bootstrap.servers": bootstrap_servers,
@@ -63,12 +64,18 @@ class MarketDataProducer:
         self.bootstrap_servers = bootstrap_servers
         self.topic_prefix = topic_prefix
         self.stream = stream if stream is not None else secrets.randbits(32)
-        self._seq: dict[tuple[str, str], int] = {}
+        # A producer that restarts and must resume a stream passes its ``stream`` and last ``sequences``.
+        self._seq: dict[tuple[str, str], int] = dict(sequences or {})
         self._topics: dict[tuple[str, str], str] = {}
         self.sent = 0
         self.delivered = 0
         self.failed = 0
         self.last_error: str | None = None
+
+    @property
+    def sequences(self) -> dict[tuple[str, str], int]:
+        """Last sequence number sent per (instrument id, kind)."""
+        return dict(self._seq)
 
     def _next(self, instrument_id: str, kind: Kind) -> tuple[str, int]:
         ident = (instrument_id, kind)
