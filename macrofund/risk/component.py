@@ -274,16 +274,20 @@ def install(handle: KernelHandle) -> RiskComponent | None:
     msgbus.subscribe("events.order.*", on_order_event)
     msgbus.subscribe("events.position.*", kill_switch.on_position_event)
 
+    # Denials are decided at order time; the periodic and per-fill re-checks exist only to pull the kill
+    # switch when no order comes, so they run only for accounts with kill_on_loss_limit.
+    kill_venues = [v for v, a in risk.accounts.items() if a.kill_on_loss_limit]
+
     def check_losses(ts: int) -> None:
         if loss is not None:
-            for venue in loss.venues:
+            for venue in kill_venues:
                 loss.loss_breach(venue, ts, context)
 
-    if loss is not None:
+    if loss is not None and kill_venues:
 
         def on_account(event: AccountState) -> None:
             venue = event.account_id.get_issuer()
-            if venue in loss.venues:
+            if venue in kill_venues:
                 loss.loss_breach(venue, clock.timestamp_ns(), context)
 
         msgbus.subscribe("events.account.*", on_account)
@@ -294,8 +298,8 @@ def install(handle: KernelHandle) -> RiskComponent | None:
         control_dir=control_dir(handle.output_dir) if ks.control else None,
         poll_interval_ns=_ns(ks.poll_interval),
         drill_at_ns=utc_ns(ks.drill_at) if ks.drill_at is not None else None,
-        loss_check_interval_ns=_ns(risk.loss_check_interval) if loss is not None else None,
-        on_loss_check=check_losses if loss is not None else None,
+        loss_check_interval_ns=_ns(risk.loss_check_interval) if kill_venues else None,
+        on_loss_check=check_losses if kill_venues else None,
     )
     handle.add_actor(actor)
     return RiskComponent(config=config, gate=gate, kill_switch=kill_switch, actor=actor, resolver=resolver)

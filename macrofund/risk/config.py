@@ -196,8 +196,9 @@ class RiskConfig(FrozenModel):
     duplicates: DuplicateConfig = Field(default_factory=DuplicateConfig)
     self_trade: SelfTradeConfig = Field(default_factory=SelfTradeConfig)
     kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
-    # Sim-time interval of the loss-limit re-check between orders and fills (only with a daily_loss_limit).
-    loss_check_interval: timedelta = timedelta(minutes=1)
+    # Sim-time interval of the loss re-check that pulls the kill switch between orders and fills
+    # (only for accounts with kill_on_loss_limit; denials are decided at order time regardless).
+    loss_check_interval: timedelta = timedelta(minutes=5)
 
     @field_validator("loss_check_interval", mode="before")
     @classmethod

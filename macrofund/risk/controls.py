@@ -361,6 +361,7 @@ class DuplicateOrderCheck:
         self._window_ns = int(config.window.total_seconds() * NS_PER_S)
         self._tag = config.intended_tag
         self._seen: dict[tuple[Any, ...], int] = {}
+        self._prune_at = 10_000
 
     @staticmethod
     def _key(intent: OrderIntent) -> tuple[Any, ...]:
@@ -391,9 +392,12 @@ class DuplicateOrderCheck:
     def on_allowed(self, intent: OrderIntent) -> None:
         if intent.command == "ModifyOrder":
             return
-        if len(self._seen) > 10_000:  # forget expired keys now and then; bounded memory on long runs
+        if (
+            len(self._seen) > self._prune_at
+        ):  # forget expired keys now and then: bounded memory, O(1) amortised
             cutoff = intent.ts - self._window_ns
             self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+            self._prune_at = max(10_000, 2 * len(self._seen))
         self._seen[self._key(intent)] = intent.ts
 
 

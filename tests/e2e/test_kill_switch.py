@@ -145,7 +145,11 @@ path = "{data}"
 instrument_id = "{INSTRUMENT}"
 [[strategies]]
 path = "tests.unit.risk.scripted:ScriptedStrategy"
-config = {{ instrument_id = "{INSTRUMENT}", bar_type = "{BAR_TYPE}", sleep_ms = {sleep_ms}, script = {script} }}
+[strategies.config]
+instrument_id = "{INSTRUMENT}"
+bar_type = "{BAR_TYPE}"
+sleep_ms = {sleep_ms}
+script = {script}
 [risk.kill_switch]
 poll_interval = "200ms"
 """
