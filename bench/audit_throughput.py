@@ -160,18 +160,10 @@ def worker(data_path: Path, out_dir: Path, audit: str, dsn: str, attempt: int = 
     }
 
 
-def _spawn(data_path: Path, out_dir: Path, audit: str, dsn: str) -> dict:
+def _spawn(data_path: Path, out_dir: Path, audit: str, dsn: str, attempt: int) -> dict:
+    args = [str(data_path), str(out_dir), audit, dsn, str(attempt)]
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.audit_throughput",
-            "--worker",
-            str(data_path),
-            str(out_dir),
-            audit,
-            dsn,
-        ],
+        [sys.executable, "-m", "bench.audit_throughput", "--worker", *args],
         capture_output=True,
         text=True,
         check=False,
