@@ -28,6 +28,7 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from nautilus_trader.model.identifiers import InstrumentId
 
 from macrofund.adapters.kafka.codec import CodecError, Decoded, decode
+from macrofund.adapters.kafka.producer import LIBRDKAFKA_LOG
 
 _MALFORMED_LOG_FIRST = 100  # log every malformed message up to this count, then every 1000th
 
@@ -134,7 +135,7 @@ class MarketDataConsumer:
 
     def start(self) -> None:
         """Create the consumer and start its thread (raises ``KafkaException`` on a bad configuration)."""
-        self._consumer = Consumer(self.settings.librdkafka(), logger=None)
+        self._consumer = Consumer(self.settings.librdkafka(), logger=LIBRDKAFKA_LOG)
         self._consumer.subscribe(
             list(self.settings.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
         )

@@ -9,6 +9,7 @@ to de-duplicate re-sends that Kafka itself cannot recognise (a restarted produce
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -20,12 +21,17 @@ from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
 from macrofund.adapters.kafka.codec import encode_bar, encode_quote, encode_quote_mantissas, encode_trade
 from macrofund.adapters.kafka.topics import Kind, topic_for
 
+#: librdkafka's own log lines (connection refused every 50 ms while a broker is down...) go to this Python
+#: logger instead of stderr; errors that matter also reach us as error events and delivery reports.
+LIBRDKAFKA_LOG = logging.getLogger("macrofund.kafka.librdkafka")
+LIBRDKAFKA_LOG.addHandler(logging.NullHandler())
+
 
 def ensure_topics(
     bootstrap_servers: str, topics: Iterable[str], partitions: int = 1, timeout: float = 10.0
 ) -> None:
     """Create ``topics`` with ``partitions`` partitions where they do not exist yet."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers}, logger=LIBRDKAFKA_LOG)
     futures = admin.create_topics(
         [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics],
         request_timeout=timeout,
@@ -60,7 +66,7 @@ class MarketDataProducer:
             "queue.buffering.max.messages": 500_000,
         }
         config.update(overrides or {})
-        self._producer = Producer(config, logger=None)
+        self._producer = Producer(config, logger=LIBRDKAFKA_LOG)
         self.bootstrap_servers = bootstrap_servers
         self.topic_prefix = topic_prefix
         self.stream = stream if stream is not None else secrets.randbits(32)
