@@ -6,6 +6,7 @@ later risk and audit) is built the same way for every mode; only the kernel and 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,7 +126,13 @@ def run(
     inputs = prepare_backtest(config)
     run_id, out = prepare_output_dir(config)
     write_json(config.model_dump(mode="json"), out / "config.json")
-    built = build_backtest(config, inputs, run_id, out, on_progress)
+    try:
+        built = build_backtest(config, inputs, run_id, out, on_progress)
+    except BaseException:
+        # Nothing ran (a venue, fill model or database could not be set up): leave no half-made run
+        # behind, so the same run id can be used once the problem is fixed.
+        shutil.rmtree(out, ignore_errors=True)
+        raise
     try:
         # Explicit bounds: with streamed data the engine cannot know where the data starts, and would
         # start its clock (and every timer) at the epoch.

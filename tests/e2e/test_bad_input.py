@@ -114,8 +114,17 @@ def test_missing_config_file(tmp_path: Path) -> None:
     _assert_one_line_error(run_cli("run", "-c", str(tmp_path / "none.toml")), "none.toml", "not found")
 
 
-@pytest.mark.parametrize("mode", ["paper", "live"])
-def test_modes_not_yet_assembled_say_so(tmp_path: Path, mode: str) -> None:
-    _assert_one_line_error(
-        run_cli("run", "--mode", mode, "--output-dir", str(tmp_path)), mode, "not available"
-    )
+def test_live_mode_not_yet_assembled_says_so(tmp_path: Path) -> None:
+    result = run_cli("run", "--mode", "live", "--output-dir", str(tmp_path))
+    _assert_one_line_error(result, "live", "not available")
+
+
+def test_a_venue_that_cannot_be_built_leaves_no_run_folder(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    # Almgren-Chriss parameters for ES only: the 6E venue cannot be built.
+    impact = "{ ES = { sigma = 1, eta = 0.1, gamma = 0.01, epsilon = 0.1 } }"
+    fill_model = f'fill_model = {{ kind = "almgren_chriss", impact = {impact} }}'
+    config.write_text(config.read_text().replace('name = "CME"', f'name = "CME"\n{fill_model}'))
+    result = run_cli("run", "-c", str(config), "--output-dir", str(tmp_path / "runs"), "--run-id", "r1")
+    _assert_one_line_error(result, "6EH4.CME")
+    assert not (tmp_path / "runs" / "r1").exists()
