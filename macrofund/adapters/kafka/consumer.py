@@ -183,8 +183,13 @@ class MarketDataConsumer:
         last_lag = 0.0
         try:
             while not self._stop.is_set():
-                messages = consumer.consume(self.settings.batch_size, 0.05)
-                if messages:
+                # Block for the first message only, then take what is already fetched: ``consume(n, t)``
+                # alone would wait the full timeout for n messages and add up to t of latency at low rates.
+                first = consumer.poll(0.05)
+                if first is not None:
+                    messages = [first]
+                    if self.settings.batch_size > 1:
+                        messages += consumer.consume(self.settings.batch_size - 1, 0)
                     self._handle(messages)
                 now = time.monotonic()
                 if now - last_lag >= 0.25:
