@@ -1,0 +1,1 @@
+"""Venue-neutral FIX 4.4: message model, codec, session layer and order translation."""

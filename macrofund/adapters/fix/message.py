@@ -1,0 +1,97 @@
+"""The in-memory FIX message: an ordered list of (tag, value) fields.
+
+Order is kept because repeating groups (e.g. Parties, 453) are positional. Header fields that the
+session layer owns (8, 9, 34, 49, 52, 56, 10) are not set by application code: the session stamps them
+when it sends. Values are ``str``; conversion to exact types (``Decimal`` prices, ints) happens at the
+edge that reads them, never as binary floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Header/trailer tags the session layer manages.
+SESSION_TAGS = frozenset({8, 9, 10, 34, 35, 43, 49, 50, 52, 56, 57, 97, 122, 142, 143})
+
+
+class FixFieldError(ValueError):
+    """A required field is missing or malformed; the message says which tag and why."""
+
+
+@dataclass
+class FixMessage:
+    """A FIX message: ``msg_type`` (tag 35) and its other fields in wire order."""
+
+    msg_type: str
+    fields: list[tuple[int, str]] = field(default_factory=list)
+
+    def append(self, tag: int, value: object) -> FixMessage:
+        """Add a field at the end (repeating-group members are appended in order)."""
+        if value is None:
+            return self
+        self.fields.append((tag, value if isinstance(value, str) else _text(value)))
+        return self
+
+    def extend(self, pairs: Iterable[tuple[int, object]]) -> FixMessage:
+        for tag, value in pairs:
+            self.append(tag, value)
+        return self
+
+    def set(self, tag: int, value: object) -> FixMessage:
+        """Replace the first occurrence of ``tag`` (or append it)."""
+        text = value if isinstance(value, str) else _text(value)
+        for i, (t, _) in enumerate(self.fields):
+            if t == tag:
+                self.fields[i] = (tag, text)
+                return self
+        self.fields.append((tag, text))
+        return self
+
+    def get(self, tag: int, default: str | None = None) -> str | None:
+        """The first value of ``tag``."""
+        for t, v in self.fields:
+            if t == tag:
+                return v
+        return default
+
+    def require(self, tag: int) -> str:
+        """The first value of ``tag``; ``FixFieldError`` naming the tag when absent or empty."""
+        value = self.get(tag)
+        if value is None or value == "":
+            raise FixFieldError(f"35={self.msg_type}: required tag {tag} is missing")
+        return value
+
+    def get_all(self, tag: int) -> list[str]:
+        """Every value of ``tag`` in order (repeating groups)."""
+        return [v for t, v in self.fields if t == tag]
+
+    def decimal(self, tag: int) -> Decimal | None:
+        """``tag`` as an exact ``Decimal`` (``None`` when absent); ``FixFieldError`` when malformed."""
+        value = self.get(tag)
+        if value is None or value == "":
+            return None
+        try:
+            result = Decimal(value)
+        except ArithmeticError:
+            raise FixFieldError(f"35={self.msg_type}: tag {tag}={value!r} is not a number") from None
+        if not result.is_finite():
+            raise FixFieldError(f"35={self.msg_type}: tag {tag}={value!r} is not a finite number")
+        return result
+
+    def __contains__(self, tag: object) -> bool:
+        return any(t == tag for t, _ in self.fields)
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return iter(self.fields)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        raise TypeError("FIX values are never binary floats: pass a Decimal or str")
+    return str(value)
