@@ -135,8 +135,14 @@ def test_every_quote_reaches_the_consumer_exactly_once_across_a_broker_restart(
     consumer = collector.consumer(_settings(own_broker.bootstrap, prefix, f"g-{prefix}"))
     collector.until(lambda: len(collector.received) >= 2000)
 
+    joined = consumer.counters.assignments
     own_broker.restart()  # memory storage: topics, data and committed offsets are gone
     ensure_topics(own_broker.bootstrap, topics, partitions=3)
+    # The consumer notices by itself (its group is unknown to the new broker), re-joins and gets a new
+    # assignment with no committed offsets (-> start = earliest). We produce only after that: written
+    # earlier, the new log could outgrow the consumer's old position before its next fetch, and it would
+    # resume there, past data it never saw (Kafka keeps its log across restarts, so this is tansu-only).
+    collector.until(lambda: consumer.counters.assignments > joined)
     # The producing application restarts too and resumes its stream; not knowing whether its last 500
     # quotes arrived, it sends them again with their original sequence numbers, then carries on.
     resumed = MarketDataProducer(

@@ -64,6 +64,7 @@ class ConsumerCounters:
     offset_resets: int = 0
     connected: bool = False
     assigned: int = 0
+    assignments: int = 0  # group (re)assignments so far: one per join, more after rebalances/restarts
     processed: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset to commit
 
 
@@ -162,6 +163,7 @@ class MarketDataConsumer:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.counters.assigned = len(partitions)
+        self.counters.assignments += 1
         start = self.settings.start
         if start in ("latest", "earliest"):
             return
