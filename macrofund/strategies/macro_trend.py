@@ -116,7 +116,10 @@ def vol_target_contracts(
     risk_per_contract = daily_change_std * multiplier * math.sqrt(TRADING_DAYS_PER_YEAR)
     if risk_per_contract <= 0.0 or equity <= 0.0:
         return 0
-    return min(max_contracts, math.floor(vol_budget * equity / risk_per_contract))
+    contracts = vol_budget * equity / risk_per_contract
+    if not math.isfinite(contracts):  # a near-zero volatility estimate: the cap is the size
+        return max_contracts
+    return min(max_contracts, math.floor(contracts))
 
 
 def needs_rebalance(target: int, current: int, threshold: float) -> bool:
