@@ -172,13 +172,16 @@ def test_a_restarted_consumer_resumes_without_delivering_anything_twice(
 ) -> None:
     prefix = _prefix()
     ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
-    sent = _produce(MarketDataProducer(kafka_broker.bootstrap, prefix), 0, 5000)
+    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    # Only the first 1,000 exist while the first consumer runs, so its crash is always mid-stream.
+    sent = _produce(producer, 0, 1000)
     settings = _settings(kafka_broker.bootstrap, prefix, f"g-{prefix}")
 
     first = collector.consumer(settings)
     collector.until(lambda: len(collector.received) >= 1000)
     collector.stop(first, commit=False)  # a crash: its processed-but-uncommitted tail is re-read
     seen = len(collector.received)
+    sent += _produce(producer, 1000, 4000)
 
     second = collector.consumer(settings)
     collector.until(lambda: len(collector.received) >= 5000)
