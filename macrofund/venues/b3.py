@@ -1,9 +1,13 @@
-"""B3 contract specifications (venue ``B3``, MIC BVMF): WIN, IND, DOL, WDO.
+"""B3 contract specifications (venue ``B3``, MIC BVMF): WIN, IND, DOL, WDO, DI1.
 
 Ticks, multipliers, months and expiry rules follow B3's published contract specs (see
 ``docs/instruments.md``). Business days come from the ``exchange_calendars`` "BVMF" calendar; fees,
-margins and the last-trade time on expiry day are defaults/assumptions, not exchange figures. DI1 is
-deliberately absent: its rate <-> PU conversion belongs in its own module.
+margins and the last-trade time on expiry day are defaults/assumptions, not exchange figures.
+
+DI1 is priced in Nautilus as its unit price (PU, 2 decimals, BRL 1 per point) so P&L, notional and
+margin come out right; the venue quotes it as a rate, whose tick depends on the maturity
+(``quote_tick``). The rate <-> PU maths and the business-day count live in
+``macrofund.adapters.b3.di1`` (see ``docs/b3.md``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,21 @@ from decimal import Decimal
 
 from nautilus_trader.model.enums import AssetClass
 
+from macrofund.adapters.b3.di1 import di1_last_trade, di1_maturity, rate_tick
 from macrofund.venues.contracts import ContractSpec
-from macrofund.venues.sessions import B3_FX_SESSION, B3_INDEX_SESSION, TradingSession, business_calendar
+from macrofund.venues.sessions import (
+    B3_FX_SESSION,
+    B3_INDEX_SESSION,
+    SessionWindow,
+    TradingSession,
+    business_calendar,
+)
 
 __all__ = [
+    "B3_RATES_SESSION",
     "B3_SPECS",
     "B3_VENUE",
+    "DI1_SPEC",
     "dollar_expiry",
     "dollar_last_trade",
     "ibovespa_last_trade",
@@ -93,6 +106,45 @@ def _b3(
     )
 
 
+#: B3 interest-rate futures (DI1) continuous session, 09:00-18:00 Sao Paulo time, Monday-Friday.
+B3_RATES_SESSION = TradingSession(
+    name="B3 interest-rate futures",
+    timezone="America/Sao_Paulo",
+    windows=tuple(SessionWindow(day, time(9, 0), day, time(18, 0)) for day in range(5)),
+)
+
+
+def di1_quote_tick(trade_date: date, year: int, month: int) -> Decimal:
+    """DI1 rate tick (percentage points) of the ``year``/``month`` maturity on ``trade_date``."""
+    return rate_tick(trade_date, di1_maturity(year, month))
+
+
+#: DI1: Nautilus price = PU (tick 0.01 PU, BRL 1 per point); venue quote = rate (``quote_tick``).
+#: Expiry = first business day of the month; last trade = the B3 session before it. Listed maturities
+#: run out ~10 years, hence ``listing_months``. Fee and margin (fraction of PU notional) are defaults.
+DI1_SPEC = ContractSpec(
+    root="DI1",
+    venue=B3_VENUE,
+    exchange="BVMF",
+    description="One-day interbank deposit futures (quoted as a rate, traded as PU)",
+    asset_class=AssetClass.DEBT,
+    currency="BRL",
+    tick_size=Decimal("0.01"),
+    multiplier=Decimal(1),
+    month_codes=ALL_MONTHS,
+    fee_per_contract=Decimal("0.50"),
+    margin_init=Decimal("0.055"),
+    margin_maint=Decimal("0.05"),
+    session=B3_RATES_SESSION,
+    last_trade_rule=di1_last_trade,
+    last_trade_time=time(18, 0),
+    underlying="DI",
+    listing_months=180,
+    year_digits=2,
+    settlement_rule=di1_maturity,
+    quote_tick_rule=di1_quote_tick,
+)
+
 B3_SPECS: tuple[ContractSpec, ...] = (
     _b3(
         "WIN", "Mini Ibovespa futures", AssetClass.INDEX, "5", "0.20", EVEN_MONTHS, "0.25", "0.10",
@@ -110,4 +162,5 @@ B3_SPECS: tuple[ContractSpec, ...] = (
         "WDO", "Mini US dollar futures (BRL per USD 1,000)", AssetClass.FX, "0.5", "10", ALL_MONTHS, "1.20",
         "0.08", B3_FX_SESSION, time(18, 30), "USD/BRL", 24, dollar=True,
     ),
+    DI1_SPEC,
 )  # fmt: skip

@@ -41,6 +41,10 @@ MONTH_CODES = "FGHJKMNQUVXZ"
 ExpiryRule = Callable[[int, int], date]
 """``(year, month) -> date``: a contract month's last trading (or settlement) date."""
 
+QuoteTickRule = Callable[[date, int, int], Decimal]
+"""``(trade_date, year, month) -> tick`` of a contract the venue quotes in other units than Nautilus
+prices it (DI1: a rate tick that depends on the maturity; Nautilus trades the unit price)."""
+
 
 def decimal_places(value: Decimal) -> int:
     """Number of decimal places needed to write ``value`` exactly (0 for integers)."""
@@ -89,6 +93,7 @@ class ContractSpec:
     listing_months: int = 12
     year_digits: int = 1
     settlement_rule: ExpiryRule | None = None
+    quote_tick_rule: QuoteTickRule | None = None
 
     def __post_init__(self) -> None:
         if not self.month_codes or any(code not in MONTH_CODES for code in self.month_codes):
@@ -109,6 +114,16 @@ class ContractSpec:
     def price_precision(self) -> int:
         """Decimal places of a price: those of the tick (ZN 1/64 = 0.015625 -> 6)."""
         return decimal_places(self.tick_size)
+
+    def quote_tick(self, trade_date: date, year: int, month: int) -> Decimal:
+        """Tick of the venue's quote for the ``year``/``month`` contract on ``trade_date``.
+
+        ``tick_size`` (the Nautilus price increment) unless the venue quotes the root differently.
+        """
+        self._check_month(month)
+        if self.quote_tick_rule is None:
+            return self.tick_size
+        return self.quote_tick_rule(trade_date, year, month)
 
     @property
     def tick_value(self) -> Decimal:
@@ -158,7 +173,8 @@ class ContractCode:
 # 2100-01-01T00:00:00Z: the "expiry" of a continuous (bare-root) series.
 CONTINUOUS_EXPIRATION_NS = 4_102_444_800_000_000_000
 
-_CODE_RE = re.compile(r"^(?P<root>[A-Z0-9]*[A-Z])(?P<month>[A-Z])(?P<year>\d{1,2})$")
+# A root may end in a digit (B3's DI1): the month letter and 1-2 digit year are matched from the end.
+_CODE_RE = re.compile(r"^(?P<root>[A-Z0-9]*[A-Z0-9])(?P<month>[A-Z])(?P<year>\d{1,2})$")
 
 
 @lru_cache(maxsize=1)

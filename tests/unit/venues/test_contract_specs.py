@@ -20,6 +20,8 @@ PUBLISHED = {
     "IND": ("B3", "BVMF", "BRL", "5", "1", "GJMQVZ", 0, AssetClass.INDEX),
     "DOL": ("B3", "BVMF", "BRL", "0.5", "50", "FGHJKMNQUVXZ", 1, AssetClass.FX),
     "WDO": ("B3", "BVMF", "BRL", "0.5", "10", "FGHJKMNQUVXZ", 1, AssetClass.FX),
+    # DI1 in Nautilus is priced in PU (tick 0.01, BRL 1 per point); its rate tick is quote_tick.
+    "DI1": ("B3", "BVMF", "BRL", "0.01", "1", "FGHJKMNQUVXZ", 2, AssetClass.DEBT),
 }
 
 
