@@ -302,9 +302,11 @@ def local_date(ts_ns: int, timezone: str) -> date:
 
 
 def _decimal(value: object) -> Decimal:
-    # Nautilus Price/Quantity expose as_decimal(); plain Decimals pass through.
-    as_decimal = getattr(value, "as_decimal", None)
-    return as_decimal() if as_decimal is not None else Decimal(str(value))
+    # str() of a Nautilus Price/Quantity keeps its precision ("6010.00"; as_decimal() gives "6010"),
+    # so the wire shows the instrument's decimals; the value is exact either way.
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
 
 
 # --------------------------------------------------------------------------------------------------
