@@ -1,9 +1,10 @@
 """The in-memory FIX message: an ordered list of (tag, value) fields.
 
-Order is kept because repeating groups (e.g. Parties, 453) are positional. Header fields that the
-session layer owns (8, 9, 34, 49, 52, 56, 10) are not set by application code: the session stamps them
-when it sends. Values are ``str``; conversion to exact types (``Decimal`` prices, ints) happens at the
-edge that reads them, never as binary floats.
+Order is kept because repeating groups (e.g. Parties, 453) are positional. The session layer stamps
+the fields it owns (8, 9, 34, 49, 52, 56, 10) when it sends; application code may still set other
+header fields a venue needs per order (e.g. CME's SenderSubID 50 and SenderLocationID 142), which the
+codec moves into the header. Values are ``str``; conversion to exact types (``Decimal`` prices,
+ints) happens at the edge that reads them, never as binary floats.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from macrofund.errors import MacrofundError
+
 # Header/trailer tags the session layer manages.
 SESSION_TAGS = frozenset({8, 9, 10, 34, 35, 43, 49, 50, 52, 56, 57, 97, 122, 142, 143})
 
 
-class FixFieldError(ValueError):
+class FixFieldError(MacrofundError, ValueError):
     """A required field is missing or malformed; the message says which tag and why."""
 
 
