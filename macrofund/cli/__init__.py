@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts quote TOML keys like [venues.fees]: print them as written
 )
 console = Console()
 err_console = Console(stderr=True)
