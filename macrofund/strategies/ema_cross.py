@@ -14,14 +14,18 @@ from nautilus_trader.config import StrategyConfig
 from nautilus_trader.indicators.averages import ExponentialMovingAverage
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
+from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
 
 _ZERO = Decimal(0)
+# Denial reasons that mean "trading is halted": macrofund's kill switch and Nautilus's own HALTED state.
+_HALT_REASONS = ("KILL_SWITCH", "TradingState.HALTED")
 
 
 class EmaCrossConfig(StrategyConfig, frozen=True, forbid_unknown_fields=True):
@@ -86,6 +90,9 @@ class EmaCross(Strategy):
         # ``OrderSubmitted`` the order is INITIALIZED, which the cache's open/in-flight indexes do not
         # cover; in live the risk and execution engines are queues, so that window is real.
         self._last_order: Order | None = None
+        # Set when the kill switch (or a halted trading state) denies our order: re-submitting on every
+        # bar would only fill the audit trail with denials. Cleared when trading is re-enabled.
+        self._halted = False
 
     def on_start(self) -> None:
         """Look up the instrument, wire the EMAs to the bars and subscribe."""
@@ -104,6 +111,7 @@ class EmaCross(Strategy):
             self.stop()
             return
         self._instrument = instrument
+        self.msgbus.subscribe(TOPIC_KILL_SWITCH, self._on_kill_switch_step)
         self.register_indicator_for_bars(self._bar_type, self.fast_ema)
         self.register_indicator_for_bars(self._bar_type, self.slow_ema)
         self.subscribe_bars(self._bar_type)
@@ -111,7 +119,7 @@ class EmaCross(Strategy):
     def on_bar(self, bar: Bar) -> None:
         """Move the net position to the EMA target; indicators are updated before this runs."""
         # The slow EMA initialises last (fast_period < slow_period is validated).
-        if not self.slow_ema.initialized or self._instrument is None:
+        if not self.slow_ema.initialized or self._instrument is None or self._halted:
             return
         fast = self.fast_ema.value
         slow = self.slow_ema.value
@@ -131,6 +139,15 @@ class EmaCross(Strategy):
         )
         self._last_order = order
         self.submit_order(order)
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Stop trying while trading is halted; other denials are retried on the next bar."""
+        if event.reason.startswith(_HALT_REASONS):
+            self._halted = True
+
+    def _on_kill_switch_step(self, step: KillSwitchStep) -> None:
+        if step.step == "reenabled":
+            self._halted = False
 
     def _has_working_order(self) -> bool:
         """Return whether an order of ours on the instrument may still change the position.
@@ -167,3 +184,4 @@ class EmaCross(Strategy):
         self.slow_ema.reset()
         self._target = _ZERO
         self._last_order = None
+        self._halted = False
