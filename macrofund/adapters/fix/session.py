@@ -110,6 +110,11 @@ class FixSession:
         self._outbox: list[tuple[int | None, bytes | None, bytes, bool]] = []
         self._outbox_wake = asyncio.Event()
         self._outbox_task: asyncio.Task[None] | None = None
+        self._outbox_idle = asyncio.Event()
+        self._outbox_idle.set()
+        # After a disconnect, the connection stays open until what was queued before it (e.g. our
+        # Logout answer) is persisted and written.
+        self._linger_writer: asyncio.StreamWriter | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -166,8 +171,7 @@ class FixSession:
         """Drop the connection (without Logout), flush and close the store and the log."""
         self._disconnect("session closed")
         if self._outbox_task is not None:
-            while self._outbox:
-                await asyncio.sleep(0.001)  # let the pipeline persist what was sent
+            await self._outbox_idle.wait()  # everything sent is persisted before the store closes
             self._outbox_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._outbox_task
@@ -228,6 +232,7 @@ class FixSession:
             self._write(raw, admin)
         else:
             self._outbox.append((seq, stored, raw, admin))
+            self._outbox_idle.clear()
             self._outbox_wake.set()
         return seq
 
@@ -237,10 +242,11 @@ class FixSession:
             self._write(raw, True)
         else:
             self._outbox.append((None, None, raw, True))
+            self._outbox_idle.clear()
             self._outbox_wake.set()
 
     def _write(self, raw: bytes, admin: bool) -> None:
-        writer = self._writer
+        writer = self._writer or (self._linger_writer if admin else None)
         if writer is None or writer.is_closing() or not (admin or self._logged_on):
             return
         writer.write(raw)
@@ -267,6 +273,10 @@ class FixSession:
                     self._persisted_upto = to_persist[-1][0]
                 for _, _, raw, admin in batch:
                     self._write(raw, admin)
+            if self._linger_writer is not None:
+                self._linger_writer.close()
+                self._linger_writer = None
+            self._outbox_idle.set()
 
     def _send_logout(self, text: str) -> None:
         message = FixMessage("5")
@@ -357,7 +367,10 @@ class FixSession:
         self._logged_on = False
         self._logged_on_event.clear()
         self._disconnected_event.set()
-        writer.close()
+        if self._outbox_idle.is_set():
+            writer.close()
+        else:
+            self._linger_writer = writer
         logger.info("fix_disconnected session=%s reason=%s", self.name, reason)
 
     async def _timer(self) -> None:
@@ -656,8 +669,7 @@ class FixSession:
             await self._reset_store()
 
     async def _reset_store(self) -> None:
-        while self._outbox:
-            await asyncio.sleep(0.001)
+        await self._outbox_idle.wait()
         self._created_ns = self._clock()
         await self._store.reset(self._created_ns)
         self._next_out = self._next_in = 1
