@@ -60,6 +60,7 @@ class KillSwitchActor(Actor):
         self._interval_ns = poll_interval_ns
         self._last_poll: tuple[int, int] | None = None  # (sim ns, wall ns)
         self.requests_processed = 0
+        self._polls = 0
         self.ended = False
         if control_dir is not None:
             control_dir.mkdir(parents=True, exist_ok=True)
@@ -101,8 +102,13 @@ class KillSwitchActor(Actor):
             return
         self.process_requests(event.ts_event)
         self._write_heartbeat("running", event.ts_event)
+        # A live clock still holds this alert's name while its callback runs, so re-arming under the
+        # same name fails ("already contained"): alternate between two names.
+        self._polls += 1
         self.clock.set_time_alert_ns(
-            POLL_TIMER, event.ts_event + self._next_interval(event.ts_event), self._on_poll
+            f"{POLL_TIMER}-{self._polls % 2}",
+            event.ts_event + self._next_interval(event.ts_event),
+            self._on_poll,
         )
 
     def _next_interval(self, sim_now: int) -> int:

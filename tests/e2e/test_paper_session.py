@@ -1,8 +1,4 @@
-"""A paper session as a user runs it: ``macrofund run --mode paper`` as a subprocess, real PostgreSQL.
-
-These tests need the in-process simulator's data clients (``macrofund.adapters.feed.data_clients``);
-they skip with that reason while the feed is not in the build.
-"""
+"""A paper session as a user runs it: ``macrofund run --mode paper`` as a subprocess, real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,13 +13,6 @@ from pathlib import Path
 
 import asyncpg
 import pandas as pd
-import pytest
-
-import macrofund.adapters.feed as feed
-
-pytestmark = pytest.mark.skipif(
-    not hasattr(feed, "data_clients"), reason="macrofund.adapters.feed.data_clients is not built yet"
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "paper-6e-ema.toml"
@@ -163,3 +152,33 @@ def test_restart_with_the_same_run_id_resumes_positions_from_the_database(
     account = before["accounts"][0]
     expected = 1_000_000 + float(account["realised_pnl"]) - float(account["fees"])
     assert abs(float(resumed["balances"]["CME:USD"]) - expected) < 0.01
+
+
+def test_operator_kill_reaches_a_running_paper_session(tmp_path: Path, postgres_dsn: str) -> None:
+    proc = subprocess.Popen(
+        _paper(tmp_path, postgres_dsn, "p4", "--duration", "20s"),
+        env=_env(postgres_dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = tmp_path / "p4"
+    deadline = time.monotonic() + 60
+    while not (out / "control" / "heartbeat.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # a few polls of the control folder have happened: the poll timer must keep re-arming
+    kill = subprocess.run(
+        [sys.executable, "-m", "macrofund", "kill", "--run-dir", str(out), "--reason", "test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    _stdout, stderr = proc.communicate(timeout=90)
+    assert kill.returncode == 0, kill.stdout + kill.stderr
+    assert "acknowledged" in kill.stdout
+    assert proc.returncode == 0, stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["risk"]["kill_switch_actions"] == ["kill all (operator): halted"]
+    orders = pd.read_parquet(out / "orders.parquet")
+    assert not orders["status"].isin(["SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED"]).any()
