@@ -26,7 +26,7 @@ class FixStoreConfig(FrozenModel):
 
     kind: Literal["file", "postgres"] = "file"
     path: Path = Path("state/fix")  # file store directory
-    fsync: bool = False  # file store: fsync every write (survives power loss, ~1 ms/message)
+    fsync: bool = False  # file store: fsync every write (survives power loss; one disk flush per message)
     dsn: str | None = None  # postgres store
 
     @model_validator(mode="after")

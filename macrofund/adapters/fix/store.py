@@ -9,8 +9,8 @@ Two implementations, chosen by config:
 
 - ``FileSessionStore`` (default): three small files per session. Writes are one ``pwrite``/``write``
   syscall into the OS page cache (a few microseconds, survives a process kill; ``fsync = true`` also
-  survives a power loss at ~1 ms per message). That is cheaper than a thread hop, so the session writes
-  on the event loop (``immediate = True``).
+  survives a power loss, one disk flush per message). That is cheaper than a thread hop, so the session
+  writes on the event loop (``immediate = True``).
 - ``PostgresSessionStore``: two tables. Writes are awaited (asyncpg, never blocking the loop); the
   session batches the messages queued during one round trip into one transaction and writes them to the
   socket only after it commits.
