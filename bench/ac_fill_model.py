@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.backtest_throughput import BAR_TYPE, INSTRUMENT, make_bars
+from bench.backtest_throughput import INSTRUMENT, ema_run_config, make_bars
 
 TARGET_SLOWDOWN = 0.10
 
@@ -36,35 +36,8 @@ def _params(data_path: Path) -> dict[str, Any]:
 
 
 def _config(data_path: Path, out_dir: Path, run_id: str, fill_model: dict[str, Any] | None) -> Any:
-    from macrofund.config.run_config import RunConfig
-
-    venue: dict[str, Any] = {
-        "name": "CME",
-        "base_currency": "USD",
-        "starting_balances": ["10_000_000 USD"],
-        "fees": {"ES": "0"},
-    }
-    if fill_model is not None:
-        venue["fill_model"] = fill_model
-    return RunConfig.model_validate(
-        {
-            "run": {"run_id": run_id, "output_dir": str(out_dir), "log_level": "OFF"},
-            "venues": [venue],
-            "instruments": [{"id": INSTRUMENT}],
-            "data": [{"kind": "bars", "path": str(data_path), "instrument_id": INSTRUMENT}],
-            "strategies": [
-                {
-                    "path": "macrofund.strategies.ema_cross:EmaCross",
-                    "config": {
-                        "instrument_id": INSTRUMENT,
-                        "bar_type": BAR_TYPE,
-                        "fast_period": 10,
-                        "slow_period": 30,
-                    },
-                }
-            ],
-        }
-    )
+    venue = {"fill_model": fill_model} if fill_model is not None else {}
+    return ema_run_config(data_path, out_dir, run_id, venue=venue)
 
 
 def worker(side: str, data_path: Path, out_dir: Path, run_id: str, params_json: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.backtest_throughput import BAR_TYPE, INSTRUMENT, make_bars
+from bench.backtest_throughput import ema_run_config, make_bars
 
 ADMIN_DSN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -113,39 +113,12 @@ def bench_db(tmp: Path, dsn: str, n: int) -> tuple[float, float]:
 
 
 def worker(data_path: Path, out_dir: Path, audit: str, dsn: str, attempt: int = 0) -> dict:
-    from macrofund.config.run_config import RunConfig
     from macrofund.engine.assembly import run
 
     audit_section: dict = {"enabled": audit != "off"}
     if audit == "db":
         audit_section["database_url"] = dsn
-    config = RunConfig.model_validate(
-        {
-            "run": {"run_id": f"bench-{audit}-{attempt}", "output_dir": str(out_dir), "log_level": "OFF"},
-            "venues": [
-                {
-                    "name": "CME",
-                    "base_currency": "USD",
-                    "starting_balances": ["10_000_000 USD"],
-                    "fees": {"ES": "0"},
-                }
-            ],
-            "instruments": [{"id": INSTRUMENT}],
-            "data": [{"kind": "bars", "path": str(data_path), "instrument_id": INSTRUMENT}],
-            "strategies": [
-                {
-                    "path": "macrofund.strategies.ema_cross:EmaCross",
-                    "config": {
-                        "instrument_id": INSTRUMENT,
-                        "bar_type": BAR_TYPE,
-                        "fast_period": 10,
-                        "slow_period": 30,
-                    },
-                }
-            ],
-            "audit": audit_section,
-        }
-    )
+    config = ema_run_config(data_path, out_dir, f"bench-{audit}-{attempt}", audit=audit_section)
     t0 = time.perf_counter()
     result = run(config)
     total_s = time.perf_counter() - t0

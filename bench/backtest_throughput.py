@@ -20,6 +20,7 @@ import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,21 +52,25 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_macrofund(data_path: Path, out_dir: Path) -> dict:
-    from macrofund.config.run_config import RunConfig
-    from macrofund.engine.assembly import run
+def ema_run_config(data_path: Path, out_dir: Path, run_id: str, **sections: Any) -> Any:
+    """The benchmarks' common run: EMA(10)/EMA(30) on ``INSTRUMENT`` bars, no fees, log OFF.
 
-    config = RunConfig.model_validate(
+    ``sections`` replace or add top-level config sections (``risk``, ``audit``...); ``venue`` entries
+    (e.g. ``fill_model``) are merged into the one venue.
+    """
+    from macrofund.config.run_config import RunConfig
+
+    venue: dict[str, Any] = {
+        "name": "CME",
+        "base_currency": "USD",
+        "starting_balances": ["10_000_000 USD"],
+        "fees": {"ES": "0"},
+        **sections.pop("venue", {}),
+    }
+    return RunConfig.model_validate(
         {
-            "run": {"run_id": "bench", "output_dir": str(out_dir), "log_level": "OFF"},
-            "venues": [
-                {
-                    "name": "CME",
-                    "base_currency": "USD",
-                    "starting_balances": ["10_000_000 USD"],
-                    "fees": {"ES": "0"},
-                }
-            ],
+            "run": {"run_id": run_id, "output_dir": str(out_dir), "log_level": "OFF"},
+            "venues": [venue],
             "instruments": [{"id": INSTRUMENT}],
             "data": [{"kind": "bars", "path": str(data_path), "instrument_id": INSTRUMENT}],
             "strategies": [
@@ -79,8 +84,15 @@ def worker_macrofund(data_path: Path, out_dir: Path) -> dict:
                     },
                 }
             ],
+            **sections,
         }
     )
+
+
+def worker_macrofund(data_path: Path, out_dir: Path) -> dict:
+    from macrofund.engine.assembly import run
+
+    config = ema_run_config(data_path, out_dir, "bench")
     result = run(config)
     account = result.summary["accounts"][0]
     return {

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.backtest_throughput import BAR_TYPE, INSTRUMENT, make_bars
+from bench.backtest_throughput import ema_run_config, make_bars
 
 RISK: dict[str, Any] = {
     "defaults": {"max_order_qty": 50, "collar_ticks": 400},
@@ -42,36 +42,7 @@ RISK: dict[str, Any] = {
 
 
 def _config(data_path: Path, out_dir: Path, risk: dict[str, Any], run_id: str) -> Any:
-    from macrofund.config.run_config import RunConfig
-
-    return RunConfig.model_validate(
-        {
-            "run": {"run_id": run_id, "output_dir": str(out_dir), "log_level": "OFF"},
-            "venues": [
-                {
-                    "name": "CME",
-                    "base_currency": "USD",
-                    "starting_balances": ["10_000_000 USD"],
-                    "fees": {"ES": "0"},
-                }
-            ],
-            "instruments": [{"id": INSTRUMENT}],
-            "data": [{"kind": "bars", "path": str(data_path), "instrument_id": INSTRUMENT}],
-            "strategies": [
-                {
-                    "path": "macrofund.strategies.ema_cross:EmaCross",
-                    "config": {
-                        "instrument_id": INSTRUMENT,
-                        "bar_type": BAR_TYPE,
-                        "fast_period": 10,
-                        "slow_period": 30,
-                    },
-                }
-            ],
-            "risk": risk,
-            "audit": {"enabled": False},
-        }
-    )
+    return ema_run_config(data_path, out_dir, run_id, risk=risk, audit={"enabled": False})
 
 
 def worker_throughput(data_path: Path, out_dir: Path, side: str) -> dict[str, Any]:
