@@ -1,0 +1,672 @@
+"""The venue-neutral FIX 4.4 execution client both the B3 and the CME clients are.
+
+``FixExecutionClient`` is a Nautilus ``LiveExecutionClient`` that owns one ``FixInitiator`` session on
+the node's event loop. Orders go out through the builders of ``translate.py`` with the venue's
+profile; ExecutionReports and OrderCancelRejects come back through the session's application
+callbacks and become Nautilus order events. The venue subclasses (``B3ExecutionClient``,
+``CmeExecutionClient``) only choose the profile and the Logon fields; everything else is here, once.
+
+Identity: ClOrdID (11) of a NewOrderSingle is the Nautilus ``ClientOrderId``. Cancels and replaces
+need a fresh ClOrdID each; the client maps them back to the order and tracks the ClOrdID of the last
+accepted replace (the next request's OrigClOrdID 41). Nothing is ever re-sent on our initiative: after
+a reconnect the session layer recovers lost messages by ResendRequest (PossDup, de-duplicated by
+ExecID), and at start-up ``generate_order_status_reports`` only *asks* the venue about orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.common.providers import InstrumentProvider
+from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.execution.messages import (
+    BatchCancelOrders,
+    CancelAllOrders,
+    CancelOrder,
+    GenerateFillReports,
+    GenerateOrderStatusReport,
+    GenerateOrderStatusReports,
+    GeneratePositionStatusReports,
+    ModifyOrder,
+    SubmitOrder,
+    SubmitOrderList,
+)
+from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
+from nautilus_trader.live.config import LiveExecClientConfig
+from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.enums import AccountType, LiquiditySide, OmsType, OrderSide, OrderStatus
+from nautilus_trader.model.identifiers import (
+    AccountId,
+    ClientId,
+    ClientOrderId,
+    InstrumentId,
+    TradeId,
+    Venue,
+    VenueOrderId,
+)
+from nautilus_trader.model.objects import AccountBalance, Money, Price
+from nautilus_trader.model.orders import Order
+from pydantic import BaseModel, ValidationError
+
+from macrofund.adapters.fix.application import ExecIdDeduplicator, FixApplication, FixReject
+from macrofund.adapters.fix.config import FixSessionConfig
+from macrofund.adapters.fix.initiator import FixInitiator
+from macrofund.adapters.fix.message import FixFieldError, FixMessage
+from macrofund.adapters.fix.reconciliation import order_status_report, seeded_view
+from macrofund.adapters.fix.session import FixSession
+from macrofund.adapters.fix.translate import (
+    CancelRejectView,
+    EventKind,
+    ExecKind,
+    ExecutionReportView,
+    FillAccumulator,
+    FixTranslationError,
+    FixVenueProfile,
+    new_order_single,
+    order_cancel_replace_request,
+    order_cancel_request,
+    order_mass_cancel_request,
+    order_status_request,
+    parse_cancel_reject,
+    parse_execution_report,
+    report_to_event_kind,
+)
+from macrofund.errors import ConfigError
+from macrofund.venues.contracts import futures_contract
+
+__all__ = ["ContractInstrumentProvider", "FixExecClientConfig", "FixExecutionClient", "validated"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_LIQUIDITY = {"1": LiquiditySide.MAKER, "2": LiquiditySide.TAKER}
+
+
+def validated(model: type[M], data: Mapping[str, Any], where: str) -> M:
+    """``model`` from ``data``, or a one-line ``ConfigError`` naming ``where``, the key and the problem."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(section)"
+        raise ConfigError(f"{where}.{key}: {first['msg']}") from None
+
+
+class FixExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
+    """Config of one FIX execution client (the B3/CME configs set ``venue`` and their defaults).
+
+    ``session`` holds ``FixSessionConfig`` keys (CompIDs, host, port, store, schedule, ...), ``profile``
+    the venue profile's keys; both are validated when the client is built. The password never sits in
+    config: ``password_env`` names the environment variable that holds it. ``starting_balances``
+    (``"10000000 BRL"``) seed the Nautilus margin account at logon: an order-entry session carries no
+    balances, the real ones come from the clearing member's / FCM's statement (or drop copy), which is
+    where a production deployment should feed them from.
+    """
+
+    venue: str
+    account_id: str | None = None
+    session: dict[str, Any]
+    profile: dict[str, Any] | None = None
+    password_env: str | None = None
+    instrument_ids: tuple[str, ...] = ()
+    starting_balances: tuple[str, ...] = ()
+    mass_cancel: bool = True
+    cancel_on_reconnect: bool = False
+    status_timeout_secs: float = 5.0
+    logon_timeout_secs: float = 15.0
+
+    def session_config(self) -> FixSessionConfig:
+        """The validated session config with the password resolved from ``password_env``."""
+        data = dict(self.session)
+        if self.password_env is not None:
+            password = os.environ.get(self.password_env)
+            if password is None:
+                where = f"exec_clients.{self.venue}.password_env"
+                raise ConfigError(f"{where}: environment variable {self.password_env} is not set")
+            data["password"] = password
+        return validated(FixSessionConfig, data, f"exec_clients.{self.venue}.session")
+
+    def balances(self) -> list[Money]:
+        """``starting_balances`` as ``Money``; ``ConfigError`` naming the bad entry."""
+        out: list[Money] = []
+        for text in self.starting_balances:
+            try:
+                out.append(Money.from_str(text))
+            except (ValueError, TypeError):
+                raise ConfigError(
+                    f"exec_clients.{self.venue}.starting_balances: {text!r} is not an amount and currency "
+                    "(e.g. '10000000 BRL')"
+                ) from None
+        return out
+
+
+class ContractInstrumentProvider(InstrumentProvider):
+    """The venue's ``FuturesContract``s from our contract specs (``macrofund.venues``), by id."""
+
+    def __init__(
+        self, instrument_ids: tuple[str, ...], config: InstrumentProviderConfig | None = None
+    ) -> None:
+        super().__init__(config=config)
+        self._ids = instrument_ids
+
+    async def load_all_async(self, filters: dict | None = None) -> None:
+        for instrument_id in self._ids:
+            self.add(futures_contract(instrument_id))
+
+    async def load_ids_async(self, instrument_ids: list[InstrumentId], filters: dict | None = None) -> None:
+        for instrument_id in instrument_ids:
+            self.add(futures_contract(instrument_id))
+
+    async def load_async(self, instrument_id: InstrumentId, filters: dict | None = None) -> None:
+        self.add(futures_contract(instrument_id))
+
+
+class _SessionCallbacks(FixApplication):
+    """The FIX application of the client: forwards session events to it (on the event loop)."""
+
+    def __init__(self, client: FixExecutionClient) -> None:
+        self._client = client
+
+    def logon_fields(self, session: FixSession) -> list[tuple[int, str]]:
+        return list(self._client.logon_fields())
+
+    def on_logon(self, session: FixSession) -> None:
+        self._client._on_logon()
+
+    def on_disconnect(self, session: FixSession, reason: str) -> None:
+        self._client._on_session_lost(reason)
+
+    def on_message(self, session: FixSession, message: FixMessage) -> None:
+        self._client._on_message(message)
+
+    def on_reject(self, session: FixSession, reject: FixReject) -> None:
+        self._client._on_session_reject(reject)
+
+
+class FixExecutionClient(LiveExecutionClient):
+    """Orders to a FIX 4.4 venue and its reports back as Nautilus events (see the module docstring)."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        config: FixExecClientConfig,
+        profile: FixVenueProfile,
+        name: str | None = None,
+    ) -> None:
+        venue = Venue(config.venue)
+        self._session_config = config.session_config()
+        self._balances = config.balances()
+        base = self._balances[0].currency if self._balances else None
+        super().__init__(
+            loop=loop,
+            client_id=ClientId(name or config.venue),
+            venue=venue,
+            oms_type=OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=base,
+            instrument_provider=ContractInstrumentProvider(config.instrument_ids, config.instrument_provider),
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
+        )
+        self._set_account_id(AccountId(config.account_id or f"{config.venue}-001"))
+        self._fix_config = config
+        self.profile = profile
+        self._dedup = ExecIdDeduplicator()
+        self._initiator: FixInitiator | None = None
+        self._ids = itertools.count(1)
+        self._request_prefix = f"{clock.timestamp_ns() // 1_000_000:x}"
+        # wire ClOrdID of a cancel/replace request -> the order it is for
+        self._requests: dict[str, ClientOrderId] = {}
+        # the ClOrdID the venue currently knows the order by (changes with each accepted replace)
+        self._wire_ids: dict[ClientOrderId, str] = {}
+        self._pending_modify: dict[str, ModifyOrder] = {}
+        self._fills: dict[ClientOrderId, FillAccumulator] = {}
+        # OrdStatusReqID (790) -> (the ClOrdID asked about, the answer)
+        self._status_waiters: dict[str, tuple[str, asyncio.Future[ExecutionReportView]]] = {}
+        self._lost_session = False
+
+    # -- venue hooks -------------------------------------------------------------------------------
+
+    def logon_fields(self) -> tuple[tuple[int, str], ...]:
+        """Venue-specific Logon (35=A) fields beyond the session config's (CME: 1603/1604/1605)."""
+        return ()
+
+    def instrument_id_of(self, view: ExecutionReportView) -> InstrumentId:
+        """The Nautilus id of the instrument a report names (the venue's symbology)."""
+        symbology = getattr(self.profile, "symbology", None)
+        if symbology is not None:
+            return symbology.instrument_id(view.symbol, view.security_id)  # type: ignore[no-any-return]
+        return InstrumentId.from_str(f"{view.symbol}.{self.venue}")
+
+    # -- connection --------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> FixSession | None:
+        """The FIX session (``None`` before ``connect``)."""
+        return self._initiator.session if self._initiator is not None else None
+
+    async def _connect(self) -> None:
+        await self._instrument_provider.load_all_async()
+        for instrument in self._instrument_provider.list_all():
+            if self._cache.instrument(instrument.id) is None:
+                self._cache.add_instrument(instrument)
+        # Fills already booked must never be booked again, even if the venue resends them.
+        self._dedup.seed([t.value for o in self._cache.orders(venue=self.venue) for t in o.trade_ids])
+        self._initiator = FixInitiator(
+            self._session_config, _SessionCallbacks(self), duplicate_filter=self._dedup
+        )
+        session = await self._initiator.start()
+        try:
+            await session.wait_logged_on(timeout=self._fix_config.logon_timeout_secs)
+        except TimeoutError:
+            raise ConnectionError(
+                f"{self.id}: no FIX logon with {self._session_config.host}:{self._session_config.port} "
+                f"within {self._fix_config.logon_timeout_secs} s"
+            ) from None
+        self._log.info(f"FIX session {session.name} logged on")
+        balances = [AccountBalance(m, Money(0, m.currency), m) for m in self._balances]
+        self.generate_account_state(
+            balances=balances, margins=[], reported=False, ts_event=self._clock.timestamp_ns()
+        )
+        await self._await_account_registered()
+
+    async def _disconnect(self) -> None:
+        if self._initiator is not None:
+            await self._initiator.stop("macrofund stopping")
+            self._initiator = None
+
+    def _on_logon(self) -> None:
+        if self._lost_session and self._fix_config.cancel_on_reconnect:
+            self._log.warning(
+                "FIX session back after a loss: cancelling all working orders (cancel_on_reconnect)"
+            )
+            self._send_mass_cancel(None, OrderSide.NO_ORDER_SIDE)
+        self._lost_session = False
+
+    def _on_session_lost(self, reason: str) -> None:
+        self._lost_session = True
+        self._log.warning(f"FIX session lost: {reason}")
+
+    def _on_session_reject(self, reject: FixReject) -> None:
+        self._log.error(f"FIX reject from the venue: {reject}")
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def _next_id(self, kind: str) -> str:
+        return f"{kind}{self._request_prefix}-{next(self._ids)}"
+
+    def _logged_on(self) -> FixSession | None:
+        session = self.session
+        return session if session is not None and session.is_logged_on else None
+
+    async def _submit_order(self, command: SubmitOrder) -> None:
+        self._submit(command.order)
+
+    async def _submit_order_list(self, command: SubmitOrderList) -> None:
+        for order in command.order_list.orders:
+            self._submit(order)
+
+    def _submit(self, order: Order) -> None:
+        now = self._clock.timestamp_ns()
+        self.generate_order_submitted(order.strategy_id, order.instrument_id, order.client_order_id, now)
+        session = self._logged_on()
+        reason: str | None = None
+        if session is None:
+            reason = f"{self.id}: FIX session not logged on; order not sent"
+        else:
+            try:
+                message = new_order_single(order, self.profile, now)
+            except (FixTranslationError, FixFieldError, ValueError) as exc:
+                reason = str(exc)
+            else:
+                self._wire_ids[order.client_order_id] = order.client_order_id.value
+                self._fills[order.client_order_id] = FillAccumulator(order.quantity.as_decimal())
+                session.send(message)
+        if reason is not None:
+            self.generate_order_rejected(
+                order.strategy_id, order.instrument_id, order.client_order_id, reason, now
+            )
+
+    async def _cancel_order(self, command: CancelOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        if order is None:
+            self._log.warning(f"cancel: {command.client_order_id} is not in the cache")
+            return
+        self._cancel(order)
+
+    def _cancel(self, order: Order) -> None:
+        now = self._clock.timestamp_ns()
+        session = self._logged_on()
+        if session is None:
+            self.generate_order_cancel_rejected(
+                order.strategy_id, order.instrument_id, order.client_order_id, order.venue_order_id,
+                f"{self.id}: FIX session not logged on; cancel not sent", now,
+            )  # fmt: skip
+            return
+        request_id = self._next_id("C")
+        self._requests[request_id] = order.client_order_id
+        orig = self._wire_ids.get(order.client_order_id)
+        session.send(order_cancel_request(order, self.profile, request_id, now, orig_cl_ord_id=orig))
+
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        if order is None:
+            self._log.warning(f"modify: {command.client_order_id} is not in the cache")
+            return
+        now = self._clock.timestamp_ns()
+        session = self._logged_on()
+        reason: str | None = None
+        if session is None:
+            reason = f"{self.id}: FIX session not logged on; modify not sent"
+        else:
+            request_id = self._next_id("R")
+            try:
+                message = order_cancel_replace_request(
+                    order, self.profile, request_id, now,
+                    quantity=command.quantity, price=command.price, trigger_price=command.trigger_price,
+                    orig_cl_ord_id=self._wire_ids.get(order.client_order_id),
+                )  # fmt: skip
+            except (FixTranslationError, FixFieldError, ValueError) as exc:
+                reason = str(exc)
+            else:
+                self._requests[request_id] = order.client_order_id
+                self._pending_modify[request_id] = command
+                session.send(message)
+        if reason is not None:
+            self.generate_order_modify_rejected(
+                order.strategy_id,
+                order.instrument_id,
+                order.client_order_id,
+                order.venue_order_id,
+                reason,
+                now,
+            )
+
+    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        if self._fix_config.mass_cancel:
+            self._send_mass_cancel(command.instrument_id, command.order_side)
+            return
+        for order in self._cache.orders_open(venue=self.venue, instrument_id=command.instrument_id):
+            if command.order_side in (OrderSide.NO_ORDER_SIDE, order.side):
+                self._cancel(order)
+
+    def _send_mass_cancel(self, instrument_id: InstrumentId | None, side: OrderSide) -> None:
+        """OrderMassCancelRequest (q): the venue cancels and reports each order (150=4) itself."""
+        session = self._logged_on()
+        if session is None:
+            self._log.error(f"{self.id}: FIX session not logged on; mass cancel not sent")
+            self._lost_session = True  # cancel_on_reconnect sends it at the next logon
+            return
+        request_id = self._next_id("Q")
+        narrowed = None if side == OrderSide.NO_ORDER_SIDE else side
+        session.send(order_mass_cancel_request(self.profile, request_id, self._clock.timestamp_ns(),
+                                               instrument_id, narrowed))  # fmt: skip
+        self._log.warning(f"mass cancel {request_id} sent for {instrument_id or 'all instruments'}")
+
+    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        for cancel in command.cancels:
+            await self._cancel_order(cancel)
+
+    # -- status (35=H) and reconciliation ----------------------------------------------------------
+
+    async def _request_status(self, order: Order) -> ExecutionReportView | None:
+        """Ask the venue about ``order`` (35=H) and wait for its ExecType I answer."""
+        session = self._logged_on()
+        if session is None:
+            return None
+        request_id = self._next_id("H")
+        future: asyncio.Future[ExecutionReportView] = self._loop.create_future()
+        wire_id = self._wire_ids.get(order.client_order_id, order.client_order_id.value)
+        self._status_waiters[request_id] = (wire_id, future)
+        session.send(
+            order_status_request(order, self.profile, cl_ord_id=wire_id, status_request_id=request_id)
+        )
+        try:
+            return await asyncio.wait_for(future, self._fix_config.status_timeout_secs)
+        except TimeoutError:
+            self._log.warning(f"no status answer for {order.client_order_id} within "
+                              f"{self._fix_config.status_timeout_secs} s")  # fmt: skip
+            return None
+        finally:
+            self._status_waiters.pop(request_id, None)
+
+    def _status_report(self, order: Order, view: ExecutionReportView) -> OrderStatusReport | None:
+        instrument = self._cache.instrument(order.instrument_id)
+        if instrument is None:
+            return None
+        convention = self.profile.price_convention(order.instrument_id)
+        accumulator = self._fills.get(order.client_order_id)
+        avg = accumulator.avg_px if accumulator is not None and accumulator.cum_qty == view.cum_qty else None
+        return order_status_report(
+            view, account_id=self.account_id, instrument=instrument, convention=convention,
+            client_order_id=order.client_order_id, order_type=order.order_type,
+            time_in_force=order.time_in_force, avg_px=avg, ts_init=self._clock.timestamp_ns(),
+        )  # fmt: skip
+
+    async def generate_order_status_report(
+        self, command: GenerateOrderStatusReport
+    ) -> OrderStatusReport | None:
+        order = self._cache.order(command.client_order_id) if command.client_order_id else None
+        if order is None and command.venue_order_id is not None:
+            client_order_id = self._cache.client_order_id(command.venue_order_id)
+            order = self._cache.order(client_order_id) if client_order_id else None
+        if order is None:
+            self._log.warning(
+                f"status: no order known for {command.client_order_id or command.venue_order_id}"
+            )
+            return None
+        view = await self._request_status(order)
+        return self._status_report(order, view) if view is not None else None
+
+    async def generate_order_status_reports(
+        self, command: GenerateOrderStatusReports
+    ) -> list[OrderStatusReport]:
+        """One OrderStatusRequest per order the cache holds open or in flight at this venue.
+
+        The answers let Nautilus recover fills and cancels that happened while we were away; an order
+        the venue does not know (rejected answer) is reported as such. No order is ever re-sent.
+        """
+        orders = {
+            o.client_order_id: o
+            for o in (
+                *self._cache.orders_open(venue=self.venue),
+                *self._cache.orders_inflight(venue=self.venue),
+            )
+            if command.instrument_id is None or o.instrument_id == command.instrument_id
+        }
+        for order in orders.values():
+            self._track(order)
+        views = await asyncio.gather(*(self._request_status(o) for o in orders.values()))
+        reports = []
+        for order, view in zip(orders.values(), views, strict=True):
+            report = self._status_report(order, view) if view is not None else None
+            if report is not None:
+                reports.append(report)
+        return reports
+
+    def _track(self, order: Order) -> None:
+        """Resume fill accounting for an order the cache restored (its fills so far are booked)."""
+        self._wire_ids.setdefault(order.client_order_id, order.client_order_id.value)
+        if order.client_order_id not in self._fills:
+            accumulator = FillAccumulator(order.quantity.as_decimal())
+            filled = order.filled_qty.as_decimal()
+            if filled > 0 and order.avg_px is not None:
+                accumulator.apply(
+                    seeded_view(order.client_order_id.value, filled, Decimal(str(order.avg_px)))
+                )
+            self._fills[order.client_order_id] = accumulator
+
+    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
+        """None: a FIX 4.4 order-entry session cannot list past trades.
+
+        Fills missed while away still reach Nautilus: resent ExecutionReports after a reconnect, and the
+        CumQty/AvgPx of the status answers (Nautilus infers the missing fill from them).
+        """
+        return []
+
+    async def generate_position_status_reports(
+        self, command: GeneratePositionStatusReports
+    ) -> list[PositionStatusReport]:
+        """None: positions are the clearing member's / FCM's (not on the order-entry session)."""
+        return []
+
+    # -- inbound -----------------------------------------------------------------------------------
+
+    def _on_message(self, message: FixMessage) -> None:
+        try:
+            if message.msg_type == "8" and message.get(150) == ExecKind.ORDER_STATUS.value:
+                self._on_status_answer(parse_execution_report(message), message.get(790))
+            elif message.msg_type == "8":
+                self._on_execution_report(parse_execution_report(message))
+            elif message.msg_type == "9":
+                self._on_cancel_reject(parse_cancel_reject(message))
+            elif message.msg_type == "r":
+                self._log.info(f"mass cancel {message.get(11)} answered: 531={message.get(531)} "
+                               f"58={message.get(58) or '-'}")  # fmt: skip
+            else:
+                self._log.debug(f"ignored FIX 35={message.msg_type}")
+        except (FixFieldError, ValueError) as exc:
+            self._log.error(f"bad FIX 35={message.msg_type} from the venue: {exc}")
+
+    def _order_for(self, cl_ord_id: str | None, orig: str | None) -> Order | None:
+        for wire in (cl_ord_id, orig):
+            if wire is None:
+                continue
+            client_order_id = self._requests.get(wire) or ClientOrderId(wire)
+            order = self._cache.order(client_order_id)
+            if order is not None:
+                return order
+        return None
+
+    def _on_status_answer(self, view: ExecutionReportView, request_id: str | None) -> None:
+        """Resolve the OrderStatusRequest this answer (150=I) is for: by 790, else by ClOrdID."""
+        entry = self._status_waiters.get(request_id or "")
+        if entry is None:
+            entry = next((e for e in self._status_waiters.values() if e[0] == view.cl_ord_id), None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(view)
+
+    def _on_execution_report(self, view: ExecutionReportView) -> None:
+        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id)
+        if order is None:
+            self._log.warning(
+                f"ExecutionReport for an order we do not know: 11={view.cl_ord_id} 37={view.order_id} "
+                f"150={view.exec_kind.value}; reconcile it as an external order"
+            )
+            return
+        self._track(order)
+        kind = report_to_event_kind(view)
+        now = self._clock.timestamp_ns()
+        ts = view.transact_time_ns or now
+        venue_order_id = VenueOrderId(view.order_id)
+        ids = (order.strategy_id, order.instrument_id, order.client_order_id)
+        if kind == EventKind.ACCEPTED:
+            if order.status == OrderStatus.SUBMITTED:
+                self.generate_order_accepted(*ids, venue_order_id, ts)
+        elif kind == EventKind.REJECTED:
+            reason = view.text or (
+                f"OrdRejReason={view.ord_rej_reason}" if view.ord_rej_reason else "rejected"
+            )
+            self.generate_order_rejected(*ids, reason, ts)
+        elif kind in (EventKind.PARTIALLY_FILLED, EventKind.FILLED):
+            self._on_fill(order, view, venue_order_id, ts)
+        elif kind == EventKind.CANCELED:
+            self.generate_order_canceled(*ids, venue_order_id, ts)
+        elif kind == EventKind.REPLACED:
+            self._on_replaced(order, view, venue_order_id, ts)
+        elif kind == EventKind.EXPIRED:
+            self.generate_order_expired(*ids, venue_order_id, ts)
+        elif kind == EventKind.TRIGGERED:
+            self.generate_order_triggered(*ids, venue_order_id, ts)
+        elif kind != EventKind.PENDING:
+            self._log.info(
+                f"ExecutionReport 150={view.exec_kind.value} for {order.client_order_id} not mapped"
+            )
+
+    def _on_fill(
+        self, order: Order, view: ExecutionReportView, venue_order_id: VenueOrderId, ts: int
+    ) -> None:
+        instrument = self._cache.instrument(order.instrument_id)
+        if instrument is None:
+            self._log.error(f"fill {view.exec_id} for {order.instrument_id}: instrument not in the cache")
+            return
+        assert view.last_qty is not None and view.last_px is not None
+        convention = self.profile.price_convention(order.instrument_id)
+        last_px: Price = instrument.make_price(convention.price_from_wire(view.last_px, ts))
+        if view.cum_qty <= order.filled_qty.as_decimal():
+            # Already booked: a fill Nautilus inferred from a status answer at start-up, then the
+            # venue's resent report of the same trade. Resume accounting from what is booked.
+            self._log.info(
+                f"fill {view.exec_id} for {order.client_order_id} already booked (CumQty {view.cum_qty})"
+            )
+            self._fills.pop(order.client_order_id, None)
+            self._track(order)
+            return
+        accumulator = self._fills[order.client_order_id]
+        try:
+            if not accumulator.apply(view, last_px.as_decimal()):
+                self._log.info(f"duplicate fill {view.exec_id} for {order.client_order_id} ignored")
+                return
+        except FixFieldError as exc:
+            self._log.error(f"{exc}; asking the venue for the order's status")
+            self.create_task(self._reconcile_one(order))
+            return
+        self.generate_order_filled(
+            order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id, None,
+            TradeId(view.exec_id), order.side, order.order_type, instrument.make_qty(view.last_qty), last_px,
+            instrument.quote_currency, Money(0, instrument.quote_currency),
+            _LIQUIDITY.get(view.last_liquidity_ind or "", LiquiditySide.NO_LIQUIDITY_SIDE), ts,
+        )  # fmt: skip
+
+    async def _reconcile_one(self, order: Order) -> None:
+        view = await self._request_status(order)
+        report = self._status_report(order, view) if view is not None else None
+        if report is not None:
+            self._send_order_status_report(report)
+
+    def _on_replaced(
+        self, order: Order, view: ExecutionReportView, venue_order_id: VenueOrderId, ts: int
+    ) -> None:
+        instrument = self._cache.instrument(order.instrument_id)
+        command = self._pending_modify.pop(view.cl_ord_id or "", None)
+        if view.cl_ord_id is not None:
+            self._wire_ids[order.client_order_id] = view.cl_ord_id
+        quantity = command.quantity if command is not None and command.quantity is not None else None
+        if quantity is None and instrument is not None and view.order_qty is not None:
+            quantity = instrument.make_qty(view.order_qty)
+        price = command.price if command is not None else None
+        trigger = command.trigger_price if command is not None else None
+        accumulator = self._fills.get(order.client_order_id)
+        if accumulator is not None and quantity is not None:
+            accumulator.order_qty = quantity.as_decimal()
+        self.generate_order_updated(
+            order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id,
+            quantity or order.quantity, price or (order.price if order.has_price else None),
+            trigger or (order.trigger_price if order.has_trigger_price else None), ts,
+            venue_order_id != order.venue_order_id,
+        )  # fmt: skip
+
+    def _on_cancel_reject(self, view: CancelRejectView) -> None:
+        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id)
+        self._pending_modify.pop(view.cl_ord_id, None)
+        if order is None:
+            self._log.warning(f"OrderCancelReject for an unknown order: 11={view.cl_ord_id} ({view.reason})")
+            return
+        venue_order_id = VenueOrderId(view.order_id) if view.order_id else order.venue_order_id
+        ts = view.transact_time_ns or self._clock.timestamp_ns()
+        ids = (order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id)
+        if report_to_event_kind(view) == EventKind.CANCEL_REJECTED:
+            self.generate_order_cancel_rejected(*ids, view.reason, ts)
+        else:
+            self.generate_order_modify_rejected(*ids, view.reason, ts)

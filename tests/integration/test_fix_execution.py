@@ -1,0 +1,688 @@
+"""The B3 and CME execution clients inside a real ``TradingNode`` against QuickFIX playing the venue.
+
+QuickFIX (the C++ engine, FIX44 dictionary) is the acceptor; ``ScriptedVenue`` reads what it receives
+and answers through it like an exchange would: 35=D with 150=0 (then fills when scripted), F with
+150=4, G with 150=5, H with 150=I, q with 35=r and a 150=4 per working order, or rejects when told.
+A recording strategy submits through Nautilus's normal path, so every event a user's strategy would
+see is asserted on, and every message QuickFIX received is asserted on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import quickfix as fix
+from nautilus_trader.config import (
+    LiveExecEngineConfig,
+    LoggingConfig,
+    StrategyConfig,
+    TradingNodeConfig,
+)
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.enums import OrderSide, OrderStatus, TimeInForce
+from nautilus_trader.model.events import (
+    OrderAccepted,
+    OrderCancelRejected,
+    OrderFilled,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderUpdated,
+)
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.orders import Order
+from nautilus_trader.trading.strategy import Strategy
+
+from macrofund.adapters.b3.config import B3ExecClientConfig
+from macrofund.adapters.b3.di1 import business_days, di1_maturity, rate_to_pu
+from macrofund.adapters.b3.factories import B3LiveExecClientFactory
+from macrofund.adapters.cme.config import CmeExecClientConfig
+from macrofund.adapters.cme.factories import CmeLiveExecClientFactory
+from macrofund.adapters.fix.message import FixMessage
+from tests.fixtures.quickfix import LoopbackProxy, QuickFixPeer, eventually
+from tests.fixtures.servers import free_port
+
+VenueFactory = Callable[[str], QuickFixPeer]
+
+# A venue's dictionary is FIX 4.4 plus its own fields (B3: Parties on 35=q; CME gateways: 1028,
+# 1603-1605 < 5000). Stock FIX44.xml rejects those, so the acceptor playing the venue allows fields the
+# dictionary does not place; everything else is still validated.
+VENUE_SETTINGS = "AllowUnknownMsgFields=Y\n"
+
+
+class VenuePeer(QuickFixPeer):
+    """A QuickFIX acceptor with the venue's dictionary leniency (``VENUE_SETTINGS``)."""
+
+    def __init__(self, workdir: Path, port: int, sender_comp_id: str) -> None:
+        super().__init__("acceptor", workdir, port, sender_comp_id=sender_comp_id, target_comp_id="MF")
+        self._engine = None  # the stock engine is never started; dropping it unregisters its session
+        path = workdir / "quickfix.cfg"
+        path.write_text(path.read_text().replace("[SESSION]", VENUE_SETTINGS + "[SESSION]"))
+        settings = fix.SessionSettings(str(path))
+        self._engine = fix.SocketAcceptor(
+            self._app, fix.FileStoreFactory(settings), settings, fix.FileLogFactory(settings)
+        )
+
+
+@pytest.fixture
+def venue_peer(tmp_path: Path) -> Iterator[Callable[[str], VenuePeer]]:
+    """Factory: ``venue_peer("B3")`` started on a free port; stopped (and checked) at teardown."""
+    peers: list[VenuePeer] = []
+
+    def start(comp_id: str) -> VenuePeer:
+        peer = VenuePeer(tmp_path / f"venue-{len(peers)}", free_port(), comp_id)
+        peers.append(peer)
+        return peer.start()  # type: ignore[return-value]
+
+    yield start
+    for peer in peers:
+        peer.stop()
+    assert not [e for p in peers for e in p.errors]
+
+
+WIN = "WINZ26.B3"
+DI1 = "DI1F28.B3"
+ES = "ESZ6.CME"
+
+
+# ------------------------------------------------------------------------------------------------
+# The venue: QuickFIX plus a script
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VenueOrder:
+    cl_ord_id: str
+    order_id: str
+    symbol: str
+    side: str
+    qty: Decimal
+    price: str | None
+    cum: Decimal = Decimal(0)
+    notional: Decimal = Decimal(0)
+    status: str = "0"
+
+
+@dataclass
+class ScriptedVenue:
+    """Answers what QuickFIX receives, as an exchange would (runs as a task on the test's loop)."""
+
+    peer: QuickFixPeer
+    reject_new: dict[str, str] = field(default_factory=dict)  # ClOrdID -> 58
+    fills_on_new: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # ClOrdID -> [(qty, px)]
+    reject_cancel: str | None = None
+    reject_replace: str | None = None
+    fill_market_at: str = "100"
+    orders: dict[str, VenueOrder] = field(default_factory=dict)  # by current ClOrdID
+    sent_exec_ids: list[str] = field(default_factory=list)
+    _seen: int = 0
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    async def run(self) -> None:
+        while True:
+            messages = self.peer.received("app")
+            for message in messages[self._seen :]:
+                self.answer(message)
+            self._seen = len(messages)
+            await asyncio.sleep(0.005)
+
+    def answer(self, m: FixMessage) -> None:
+        if m.msg_type == "D":
+            self.on_new(m)
+        elif m.msg_type == "F":
+            self.on_cancel(m)
+        elif m.msg_type == "G":
+            self.on_replace(m)
+        elif m.msg_type == "H":
+            order = self.orders.get(m.require(11))
+            if order is not None:
+                self.report(order, "I", extra=[(790, m.require(790))])
+        elif m.msg_type == "q":
+            working = [o for o in self.orders.values() if o.status in ("0", "1")]
+            self.peer.send(
+                "r",
+                [
+                    (11, m.require(11)),
+                    (530, m.require(530)),
+                    (531, m.require(530)),
+                    (533, str(len(working))),
+                    (60, "20261125-12:00:00.000"),
+                ],
+            )
+            for order in working:
+                order.status = "4"
+                self.report(order, "4")
+
+    def on_new(self, m: FixMessage) -> None:
+        cl = m.require(11)
+        order = VenueOrder(
+            cl, f"V{next(self._ids)}", m.require(55), m.require(54), Decimal(m.require(38)), m.get(44)
+        )
+        if cl in self.reject_new:
+            order.status = "8"
+            self.report(order, "8", text=self.reject_new[cl])
+            return
+        self.orders[cl] = order
+        self.report(order, "0")
+        plan = self.fills_on_new.get(cl)
+        if plan is None and m.require(40) == "1":
+            plan = [(str(order.qty), self.fill_market_at)]
+        for qty, px in plan or []:
+            self.fill(cl, qty, px)
+
+    def fill(self, cl_ord_id: str, qty: str, px: str) -> None:
+        order = self.orders[cl_ord_id]
+        order.cum += Decimal(qty)
+        order.notional += Decimal(qty) * Decimal(px)
+        order.status = "2" if order.cum == order.qty else "1"
+        self.report(order, "F", last=(qty, px))
+
+    def on_cancel(self, m: FixMessage) -> None:
+        order = self.orders.pop(m.require(41))
+        if self.reject_cancel is not None:
+            self.orders[order.cl_ord_id] = order
+            self.peer.send(
+                "9",
+                [
+                    (37, order.order_id),
+                    (11, m.require(11)),
+                    (41, m.require(41)),
+                    (39, order.status),
+                    (434, "1"),
+                    (102, "0"),
+                    (58, self.reject_cancel),
+                ],
+            )
+            return
+        order.cl_ord_id, order.status = m.require(11), "4"
+        self.orders[order.cl_ord_id] = order
+        self.report(order, "4", orig=m.require(41))
+
+    def on_replace(self, m: FixMessage) -> None:
+        order = self.orders.pop(m.require(41))
+        if self.reject_replace is not None:
+            self.orders[order.cl_ord_id] = order
+            self.peer.send(
+                "9",
+                [
+                    (37, order.order_id),
+                    (11, m.require(11)),
+                    (41, m.require(41)),
+                    (39, order.status),
+                    (434, "2"),
+                    (102, "0"),
+                    (58, self.reject_replace),
+                ],
+            )
+            return
+        order.cl_ord_id, order.qty, order.price = m.require(11), Decimal(m.require(38)), m.get(44)
+        self.orders[order.cl_ord_id] = order
+        self.report(order, "5", orig=m.require(41))
+
+    def report(
+        self,
+        order: VenueOrder,
+        exec_type: str,
+        text: str | None = None,
+        orig: str | None = None,
+        last: tuple[str, str] | None = None,
+        extra: list[tuple[int, str]] | None = None,
+        exec_id: str | None = None,
+    ) -> None:
+        exec_id = exec_id or f"E{next(self._ids)}"
+        self.sent_exec_ids.append(exec_id)
+        avg = order.notional / order.cum if order.cum else Decimal(0)
+        fields = [(37, order.order_id), (11, order.cl_ord_id)]
+        if orig is not None:
+            fields.append((41, orig))
+        fields += [
+            (17, exec_id),
+            (150, exec_type),
+            (39, order.status),
+            (55, order.symbol),
+            (54, order.side),
+            (38, str(order.qty)),
+        ]
+        if order.price is not None:
+            fields.append((44, order.price))
+        if last is not None:
+            fields += [(32, last[0]), (31, last[1])]
+        fields += [
+            (151, str(order.qty - order.cum if order.status in ("0", "1") else 0)),
+            (14, str(order.cum)),
+            (6, str(avg)),
+            (60, "20261125-12:00:00.000"),
+        ]
+        if text is not None:
+            fields.append((58, text))
+        fields += extra or []
+        self.peer.send("8", fields)
+
+
+# ------------------------------------------------------------------------------------------------
+# The node
+# ------------------------------------------------------------------------------------------------
+
+
+class Recording(Strategy):
+    """Records every order event it sees."""
+
+    def __init__(self) -> None:
+        super().__init__(StrategyConfig(strategy_id="REC-001"))
+        self.events: list[Any] = []
+
+    def on_event(self, event: Any) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[Any], order: Order | None = None) -> list[Any]:
+        return [
+            e
+            for e in self.events
+            if isinstance(e, kind) and (order is None or e.client_order_id == order.client_order_id)
+        ]
+
+
+def session(tmp_path: Path, port: int, target: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "sender_comp_id": "MF",
+        "target_comp_id": target,
+        "port": port,
+        "reconnect_min_secs": 0.2,
+        "reconnect_max_secs": 0.5,
+        "store": {"path": str(tmp_path / "store")},
+        "log_dir": str(tmp_path / "log"),
+        **extra,
+    }
+
+
+B3_PROFILE = {"entering_firm": "308", "entering_trader": "TRD1", "account": "12345"}
+
+
+def b3_config(
+    tmp_path: Path, port: int, profile: dict[str, Any] | None = None, **extra: Any
+) -> B3ExecClientConfig:
+    return B3ExecClientConfig(
+        session=session(tmp_path, port, "B3"),
+        profile=B3_PROFILE if profile is None else profile,
+        instrument_ids=(WIN, DI1),
+        **extra,
+    )
+
+
+def cme_config(tmp_path: Path, port: int, **extra: Any) -> CmeExecClientConfig:
+    return CmeExecClientConfig(
+        session=session(tmp_path, port, "CME"),
+        profile={"operator_id": "OPS01", "location": "US,IL", "account": "FUND01"},
+        instrument_ids=(ES,),
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def running_node(config: Any, factory: Any) -> AsyncIterator[tuple[TradingNode, Recording]]:
+    loop = asyncio.get_running_loop()
+    node = TradingNode(
+        TradingNodeConfig(
+            trader_id="TESTER-001",
+            logging=LoggingConfig(log_level="ERROR"),
+            exec_engine=LiveExecEngineConfig(reconciliation=True),
+            exec_clients={config.venue: config},
+            timeout_connection=15,
+            timeout_reconciliation=5,
+            timeout_portfolio=2,
+            timeout_disconnection=2,
+            timeout_post_stop=0.1,
+        ),
+        loop=loop,
+    )
+    strategy = Recording()
+    node.trader.add_strategy(strategy)
+    node.add_exec_client_factory(config.venue, factory)
+    node.build()
+    task = loop.create_task(node.run_async())
+    try:
+        await eventually(lambda: strategy.is_running, timeout=20, what="strategy running")
+        yield node, strategy
+    finally:
+        await node.stop_async()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            task.cancel()
+        _TO_DISPOSE.append(node)
+
+
+_TO_DISPOSE: list[TradingNode] = []
+
+
+def run(scenario: Callable[[], Any]) -> None:
+    """``asyncio.run`` the scenario, then dispose its nodes (dispose stops a running loop)."""
+    try:
+        asyncio.run(scenario())
+    finally:
+        while _TO_DISPOSE:
+            _TO_DISPOSE.pop().dispose()
+
+
+@asynccontextmanager
+async def venue_task(peer: QuickFixPeer) -> AsyncIterator[ScriptedVenue]:
+    venue = ScriptedVenue(peer)
+    task = asyncio.get_running_loop().create_task(venue.run())
+    try:
+        yield venue
+    finally:
+        task.cancel()
+
+
+def received(peer: QuickFixPeer, msg_type: str) -> list[FixMessage]:
+    return peer.received("app", msg_type)
+
+
+# ------------------------------------------------------------------------------------------------
+# B3
+# ------------------------------------------------------------------------------------------------
+
+
+def test_b3_order_types_and_tifs_reach_the_venue_with_b3_tags_and_are_accepted(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer),
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (
+                _,
+                strategy,
+            ),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            f = strategy.order_factory
+            expire = pd.Timestamp("2026-12-10 20:00", tz="UTC")
+            orders = [
+                f.market(iid, OrderSide.BUY, Quantity.from_int(1), time_in_force=TimeInForce.IOC),
+                f.limit(iid, OrderSide.BUY, Quantity.from_int(2), Price.from_str("120000"), TimeInForce.DAY),
+                f.limit(iid, OrderSide.SELL, Quantity.from_int(2), Price.from_str("130000"), TimeInForce.GTC),
+                f.limit(iid, OrderSide.SELL, Quantity.from_int(1), Price.from_str("130005"), TimeInForce.FOK),
+                f.limit(
+                    iid,
+                    OrderSide.BUY,
+                    Quantity.from_int(1),
+                    Price.from_str("120005"),
+                    TimeInForce.GTD,
+                    expire_time=expire,
+                ),
+                f.stop_market(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("131000")),
+                f.stop_limit(
+                    iid,
+                    OrderSide.SELL,
+                    Quantity.from_int(1),
+                    Price.from_str("119000"),
+                    Price.from_str("119500"),
+                ),
+            ]
+            for order in orders:
+                strategy.submit_order(order)
+            await eventually(lambda: len(received(peer, "D")) == len(orders), what="all orders at the venue")
+            await eventually(lambda: strategy.of(OrderFilled), what="market order filled")
+            await eventually(lambda: len(strategy.of(OrderAccepted)) == len(orders), what="all accepted")
+            wire = {m.require(11): m for m in received(peer, "D")}
+            for order in orders:
+                m = wire[order.client_order_id.value]
+                assert m.get_all(448) == ["308", "TRD1"] and m.get_all(452) == ["7", "36"]
+                assert m.get(1) == "12345" and m.get(55) == "WINZ26" and m.get(207) == "BVMF"
+            assert [wire[o.client_order_id.value].get(40) for o in orders] == [
+                "1",
+                "2",
+                "2",
+                "2",
+                "2",
+                "3",
+                "4",
+            ]
+            assert [wire[o.client_order_id.value].get(59) for o in orders] == [
+                "3",
+                "0",
+                "1",
+                "4",
+                "6",
+                "1",
+                "1",
+            ]
+            assert wire[orders[4].client_order_id.value].get(432) == "20261210"
+            stop_limit = wire[orders[6].client_order_id.value]
+            assert stop_limit.get(44) == "119000" and stop_limit.get(99) == "119500"
+            assert orders[0].status == OrderStatus.FILLED
+
+    run(scenario)
+
+
+def test_b3_partial_fills_sum_to_the_order_with_exact_average(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (node, strategy),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            order = strategy.order_factory.limit(
+                iid, OrderSide.BUY, Quantity.from_int(10), Price.from_str("125000")
+            )
+            venue.fills_on_new[order.client_order_id.value] = [
+                ("3", "124990"),
+                ("5", "124995"),
+                ("2", "125000"),
+            ]
+            strategy.submit_order(order)
+            await eventually(lambda: order.status == OrderStatus.FILLED, what="order filled")
+            fills = strategy.of(OrderFilled, order)
+            assert [f.last_qty.as_decimal() for f in fills] == [3, 5, 2]
+            assert order.filled_qty == Quantity.from_int(10)
+            assert order.avg_px == pytest.approx(124994.5)
+            position = node.cache.positions_open(instrument_id=iid)[0]
+            assert position.quantity == Quantity.from_int(10)
+
+    run(scenario)
+
+
+def test_b3_reject_cancel_replace_and_their_rejects_reach_the_strategy(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            f = strategy.order_factory
+            bad = f.limit(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("125000"))
+            venue.reject_new[bad.client_order_id.value] = "Price out of tunnel"
+            strategy.submit_order(bad)
+            await eventually(lambda: strategy.of(OrderRejected, bad), what="reject")
+            assert strategy.of(OrderRejected, bad)[0].reason == "Price out of tunnel"
+
+            order = f.limit(iid, OrderSide.BUY, Quantity.from_int(2), Price.from_str("125000"))
+            strategy.submit_order(order)
+            await eventually(lambda: order.status == OrderStatus.ACCEPTED, what="accepted")
+            strategy.modify_order(order, quantity=Quantity.from_int(3), price=Price.from_str("125100"))
+            await eventually(lambda: strategy.of(OrderUpdated, order), what="replaced")
+            assert order.quantity == Quantity.from_int(3) and order.price == Price.from_str("125100")
+            replace = received(peer, "G")[0]
+            assert replace.get(41) == order.client_order_id.value and replace.get(44) == "125100"
+
+            venue.reject_replace = "Order cannot be modified in auction"
+            strategy.modify_order(order, price=Price.from_str("125200"))
+            await eventually(lambda: strategy.of(OrderModifyRejected, order), what="modify rejected")
+            assert strategy.of(OrderModifyRejected, order)[0].reason.startswith("Order cannot be modified")
+
+            venue.reject_cancel = "Too late to cancel"
+            strategy.cancel_order(order)
+            await eventually(lambda: strategy.of(OrderCancelRejected, order), what="cancel rejected")
+            assert "Too late to cancel" in strategy.of(OrderCancelRejected, order)[0].reason
+
+            venue.reject_cancel = None
+            strategy.cancel_order(order)
+            await eventually(lambda: order.status == OrderStatus.CANCELED, what="canceled")
+            cancels = received(peer, "F")
+            # after the replace, the venue knows the order by the replace's ClOrdID
+            assert cancels[-1].get(41) == replace.get(11)
+
+            unsupported = f.market(iid, OrderSide.BUY, Quantity.from_int(1), time_in_force=TimeInForce.GTC)
+            strategy.submit_order(unsupported)
+            await eventually(lambda: strategy.of(OrderRejected, unsupported), what="local reject")
+            assert "MARKET order cannot be GTC" in strategy.of(OrderRejected, unsupported)[0].reason
+
+    run(scenario)
+
+
+def test_di1_orders_go_out_as_rate_with_the_opposite_side_and_fills_come_back_as_pu(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(DI1)
+            order = strategy.order_factory.limit(
+                iid, OrderSide.BUY, Quantity.from_int(5), Price.from_str("90000.00")
+            )
+            venue.fills_on_new[order.client_order_id.value] = [("5", "7.000")]
+            strategy.submit_order(order)
+            await eventually(lambda: order.status == OrderStatus.FILLED, what="DI1 filled")
+            wire = received(peer, "D")[0]
+            assert wire.get(54) == "2"  # buying PU is selling the rate
+            rate = Decimal(wire.require(44))
+            assert Decimal("0") < rate < Decimal("30")
+            fill = strategy.of(OrderFilled, order)[0]
+            assert fill.order_side == OrderSide.BUY
+            du = business_days(pd.Timestamp.now(tz="America/Sao_Paulo").date(), di1_maturity(2028, 1))
+            assert fill.last_px.as_decimal() == rate_to_pu(Decimal("7.000"), du).quantize(Decimal("0.01"))
+
+    run(scenario)
+
+
+def test_kill_switch_mass_cancel_cancels_every_working_order(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+    # B3 puts the Parties group on 35=q; stock FIX44.xml has no Parties there (QuickFIX: "Tag appears
+    # more than once"), so this venue session is configured without parties.
+    config = b3_config(tmp_path, peer.port, profile={"account": "12345"})
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer),
+            running_node(config, B3LiveExecClientFactory) as (
+                _,
+                strategy,
+            ),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            orders = [
+                strategy.order_factory.limit(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str(str(p)))
+                for p in (120000, 120005, 120010)
+            ]
+            for order in orders:
+                strategy.submit_order(order)
+            await eventually(lambda: all(o.status == OrderStatus.ACCEPTED for o in orders), what="accepted")
+            strategy.cancel_all_orders(iid)
+            await eventually(
+                lambda: all(o.status == OrderStatus.CANCELED for o in orders), what="all canceled"
+            )
+            mass = received(peer, "q")
+            assert len(mass) == 1 and mass[0].get(530) == "1" and mass[0].get(55) == "WINZ26"
+            assert not received(peer, "F")
+
+    run(scenario)
+
+
+def test_duplicate_report_and_a_fill_while_disconnected_are_booked_exactly_once(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        proxy = await LoopbackProxy(peer.port).start()
+        try:
+            async with (
+                venue_task(peer) as venue,
+                running_node(b3_config(tmp_path, proxy.port), B3LiveExecClientFactory) as (node, strategy),
+            ):
+                iid = InstrumentId.from_str(WIN)
+                order = strategy.order_factory.limit(
+                    iid, OrderSide.BUY, Quantity.from_int(4), Price.from_str("125000")
+                )
+                venue.fills_on_new[order.client_order_id.value] = [("1", "125000")]
+                strategy.submit_order(order)
+                await eventually(lambda: order.filled_qty == Quantity.from_int(1), what="first fill")
+                # the venue repeats the fill report (same ExecID, a new sequence number)
+                venue_order = venue.orders[order.client_order_id.value]
+                last_exec_id = venue.sent_exec_ids[-1]
+                venue.report(venue_order, "F", last=("1", "125000"), exec_id=last_exec_id)
+                await asyncio.sleep(0.5)
+                assert len(strategy.of(OrderFilled, order)) == 1
+
+                proxy.cut()
+                await eventually(lambda: not peer.is_logged_on(), what="QuickFIX saw the loss")
+                venue.fill(order.client_order_id.value, "2", "125005")  # stored by QuickFIX while away
+                proxy.restore()
+                await eventually(
+                    lambda: order.filled_qty == Quantity.from_int(3), timeout=15, what="recovered"
+                )
+                await asyncio.sleep(0.5)
+                assert [f.last_qty.as_decimal() for f in strategy.of(OrderFilled, order)] == [1, 2]
+                position = node.cache.positions_open(instrument_id=iid)[0]
+                assert position.quantity == Quantity.from_int(3)
+        finally:
+            await proxy.stop()
+
+    run(scenario)
+
+
+# ------------------------------------------------------------------------------------------------
+# CME
+# ------------------------------------------------------------------------------------------------
+
+
+def test_cme_orders_carry_the_gateway_audit_tags_and_fill(tmp_path: Path, venue_peer: VenueFactory) -> None:
+    peer = venue_peer("CME")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(cme_config(tmp_path, peer.port), CmeLiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(ES)
+            order = strategy.order_factory.limit(
+                iid, OrderSide.SELL, Quantity.from_int(2), Price.from_str("6010.25")
+            )
+            venue.fills_on_new[order.client_order_id.value] = [("2", "6010.25")]
+            strategy.submit_order(order)
+            await eventually(lambda: order.status == OrderStatus.FILLED, what="ES filled")
+            wire = received(peer, "D")[0]
+            assert wire.get(50) == "OPS01" and wire.get(142) == "US,IL"
+            assert wire.get(1) == "FUND01" and wire.get(582) == "4" and wire.get(1028) == "N"
+            assert wire.get(55) == "ESZ6" and wire.get(44) == "6010.25" and wire.get(54) == "2"
+            logon = peer.received("admin", "A")[0]
+            assert logon.get(1603) == "macrofund"
+            fill = strategy.of(OrderFilled, order)[0]
+            assert fill.last_px == Price.from_str("6010.25")
+
+    run(scenario)
