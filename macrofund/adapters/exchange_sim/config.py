@@ -29,6 +29,7 @@ __all__ = [
     "SimInstrumentConfig",
     "SimReferenceConfig",
     "SimSessionConfig",
+    "build_config",
     "default_config",
     "load_exchange_sim_config",
 ]
@@ -188,16 +189,43 @@ def default_config(venue: VenueName, **overrides: Any) -> ExchangeSimConfig:
 
 def load_exchange_sim_config(path: Path, **overrides: Any) -> ExchangeSimConfig:
     """Read and validate ``path`` (TOML); ``overrides`` replace top-level keys (CLI options)."""
+    raw = _read_toml(path)
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    return _validate(str(path), raw)
+
+
+def build_config(
+    venue: VenueName,
+    path: Path | None = None,
+    state_dir: Path | None = None,
+    seed: int | None = None,
+    fill_model: str | None = None,
+) -> ExchangeSimConfig:
+    """What ``macrofund exchange-sim`` runs: ``path`` (or the built-in defaults) plus the CLI options."""
+    if path is None:
+        source, raw = "built-in defaults", dict(_DEFAULTS[venue])
+    else:
+        source, raw = str(path), _read_toml(path)
+        if raw.get("venue", venue) != venue:
+            raise ConfigError(f"{path}: venue: {raw.get('venue')!r} but --venue {venue}")
+    if state_dir is not None:
+        raw["state_dir"] = state_dir
+    if seed is not None:
+        raw["reference"] = {**raw.get("reference", {}), "seed": seed}
+    if fill_model is not None:
+        raw["fill_model"] = {**raw.get("fill_model", {}), "kind": fill_model}
+    return _validate(source, raw)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    return _validate(str(path), raw)
 
 
 def _validate(source: str, raw: dict[str, Any]) -> ExchangeSimConfig:
