@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -40,7 +41,9 @@ class Recording(Strategy):
         self.quotes.append(tick)
 
 
-def test_kafka_quotes_reach_a_strategy_in_a_trading_node(kafka_broker: TansuBroker) -> None:
+def test_kafka_quotes_reach_a_strategy_in_a_trading_node(
+    kafka_broker: TansuBroker, node_event_loop: asyncio.AbstractEventLoop
+) -> None:
     prefix = f"n{uuid.uuid4().hex[:10]}"
     ensure_topics(kafka_broker.bootstrap, [topic_for("ESZ6.CME", "quotes", prefix)], partitions=1)
     producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
@@ -67,7 +70,8 @@ def test_kafka_quotes_reach_a_strategy_in_a_trading_node(kafka_broker: TansuBrok
             timeout_connection=10,
             timeout_disconnection=5,
             timeout_post_stop=0.5,
-        )
+        ),
+        loop=node_event_loop,
     )
     strategy = Recording(RecordingConfig(expected=300))
     node.trader.add_strategy(strategy)

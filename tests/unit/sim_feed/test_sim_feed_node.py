@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal
 
@@ -35,7 +36,9 @@ class Recording(Strategy):
         self.quotes.append(tick)
 
 
-def test_simulated_quotes_reach_the_strategy_on_the_grid_with_node_time() -> None:
+def test_simulated_quotes_reach_the_strategy_on_the_grid_with_node_time(
+    node_event_loop: asyncio.AbstractEventLoop,
+) -> None:
     ids = ("ESZ6.CME", "WINZ26.B3")
     feed = FeedConfig(source="sim", sim=SimFeedSettings(rate=200, ignore_sessions=True, seed=3))
     clients = data_clients(feed, {i: futures_contract(i) for i in ids})
@@ -47,7 +50,8 @@ def test_simulated_quotes_reach_the_strategy_on_the_grid_with_node_time() -> Non
             timeout_connection=5,
             timeout_disconnection=2,
             timeout_post_stop=0.2,
-        )
+        ),
+        loop=node_event_loop,
     )
     strategy = Recording(RecordingConfig(instrument_ids=ids))
     node.trader.add_strategy(strategy)
