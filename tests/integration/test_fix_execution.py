@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ from typing import Any
 import pandas as pd
 import pytest
 import quickfix as fix
+import redis
 from nautilus_trader.config import (
+    CacheConfig,
+    DatabaseConfig,
     LiveExecEngineConfig,
     LoggingConfig,
     StrategyConfig,
@@ -37,7 +41,7 @@ from nautilus_trader.model.events import (
     OrderRejected,
     OrderUpdated,
 )
-from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId, VenueOrderId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
@@ -328,11 +332,14 @@ def cme_config(tmp_path: Path, port: int, **extra: Any) -> CmeExecClientConfig:
 
 
 @asynccontextmanager
-async def running_node(config: Any, factory: Any) -> AsyncIterator[tuple[TradingNode, Recording]]:
+async def running_node(
+    config: Any, factory: Any, trader_id: str = "TESTER-001", cache: CacheConfig | None = None
+) -> AsyncIterator[tuple[TradingNode, Recording]]:
     loop = asyncio.get_running_loop()
     node = TradingNode(
         TradingNodeConfig(
-            trader_id="TESTER-001",
+            trader_id=trader_id,
+            cache=cache,
             logging=LoggingConfig(log_level="ERROR"),
             exec_engine=LiveExecEngineConfig(reconciliation=True),
             exec_clients={config.venue: config},
@@ -656,6 +663,82 @@ def test_duplicate_report_and_a_fill_while_disconnected_are_booked_exactly_once(
     run(scenario)
 
 
+def test_per_order_cancels_when_the_venue_has_no_mass_cancel(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+    config = b3_config(tmp_path, peer.port, mass_cancel=False)
+
+    async def scenario() -> None:
+        async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (_, strategy):
+            iid = InstrumentId.from_str(WIN)
+            orders = [
+                strategy.order_factory.limit(
+                    iid, OrderSide.SELL, Quantity.from_int(1), Price.from_str(str(p))
+                )
+                for p in (130000, 130005)
+            ]
+            for order in orders:
+                strategy.submit_order(order)
+            await eventually(lambda: all(o.status == OrderStatus.ACCEPTED for o in orders), what="accepted")
+            strategy.cancel_all_orders(iid)
+            await eventually(lambda: all(o.status == OrderStatus.CANCELED for o in orders), what="canceled")
+            assert not received(peer, "q")
+            assert sorted(m.require(41) for m in received(peer, "F")) == sorted(
+                o.client_order_id.value for o in orders
+            )
+
+    run(scenario)
+
+
+def test_cancel_on_reconnect_mass_cancels_at_the_next_logon(tmp_path: Path, venue_peer: VenueFactory) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        proxy = await LoopbackProxy(peer.port).start()
+        config = b3_config(tmp_path, proxy.port, profile={"account": "12345"}, cancel_on_reconnect=True)
+        try:
+            async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (_, strategy):
+                iid = InstrumentId.from_str(WIN)
+                order = strategy.order_factory.limit(
+                    iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120000")
+                )
+                strategy.submit_order(order)
+                await eventually(lambda: order.status == OrderStatus.ACCEPTED, what="accepted")
+                assert not received(peer, "q")
+                proxy.cut()
+                await eventually(lambda: not peer.is_logged_on(), what="session lost")
+                proxy.restore()
+                await eventually(lambda: received(peer, "q"), timeout=15, what="mass cancel after logon")
+                await eventually(lambda: order.status == OrderStatus.CANCELED, what="canceled")
+        finally:
+            await proxy.stop()
+
+    run(scenario)
+
+
+def test_an_order_entered_elsewhere_is_reported_as_external(tmp_path: Path, venue_peer: VenueFactory) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (node, _),
+        ):
+            manual = VenueOrder("MANUAL-1", "VX1", "WINZ26", "1", Decimal(3), "125000")
+            venue.report(manual, "0", extra=[(40, "2"), (59, "0")])
+
+            def external() -> list[Order]:
+                return [o for o in node.cache.orders() if o.venue_order_id == VenueOrderId("VX1")]
+
+            await eventually(external, what="external order in the cache")
+            order = external()[0]
+            assert order.strategy_id.value == "EXTERNAL"
+            assert order.quantity == Quantity.from_int(3) and order.side == OrderSide.BUY
+
+    run(scenario)
+
+
 # ------------------------------------------------------------------------------------------------
 # CME
 # ------------------------------------------------------------------------------------------------
@@ -686,3 +769,55 @@ def test_cme_orders_carry_the_gateway_audit_tags_and_fill(tmp_path: Path, venue_
             assert fill.last_px == Price.from_str("6010.25")
 
     run(scenario)
+
+
+# ------------------------------------------------------------------------------------------------
+# Restart: start-up reconciliation against the venue
+# ------------------------------------------------------------------------------------------------
+
+
+def test_restart_recovers_a_fill_made_while_down_once_and_never_resends_the_order(
+    tmp_path: Path, venue_peer: VenueFactory, redis_server: str
+) -> None:
+    peer = venue_peer("B3")
+    trader_id = f"RECON-{uuid.uuid4().hex[:6].upper()}"
+    url = redis_server.removeprefix("redis://").split("/")[0]
+    host, port = url.split(":")
+    cache = CacheConfig(
+        database=DatabaseConfig(type="redis", host=host, port=int(port)), flush_on_start=False
+    )
+    config = b3_config(tmp_path, peer.port)
+
+    async def scenario() -> None:
+        async with venue_task(peer) as venue:
+            async with running_node(config, B3LiveExecClientFactory, trader_id, cache) as (_, strategy):
+                iid = InstrumentId.from_str(WIN)
+                order = strategy.order_factory.limit(
+                    iid, OrderSide.BUY, Quantity.from_int(4), Price.from_str("125000")
+                )
+                strategy.submit_order(order)
+                await eventually(lambda: order.status == OrderStatus.ACCEPTED, what="accepted")
+                await asyncio.sleep(0.5)  # let the cache write reach Redis
+            client_order_id = order.client_order_id
+            await eventually(lambda: not peer.is_logged_on(), what="logged out")
+            venue.fill(client_order_id.value, "2", "125005")  # while we are down
+
+            async with running_node(config, B3LiveExecClientFactory, trader_id, cache) as (node, _):
+                await eventually(lambda: received(peer, "H"), what="status request at start-up")
+                restored = node.cache.order(client_order_id)
+                assert restored is not None
+                await eventually(lambda: restored.filled_qty == Quantity.from_int(2), what="fill recovered")
+                await asyncio.sleep(1.0)
+                assert restored.filled_qty == Quantity.from_int(2)
+                assert restored.status == OrderStatus.PARTIALLY_FILLED
+                assert len([e for e in restored.events if isinstance(e, OrderFilled)]) == 1
+                assert len(received(peer, "D")) == 1  # never re-sent
+                assert received(peer, "H")[0].get(11) == client_order_id.value
+
+    client = redis.Redis.from_url(redis_server)
+    try:
+        run(scenario)
+    finally:
+        keys = list(client.scan_iter(f"trader-{trader_id}*"))
+        if keys:
+            client.delete(*keys)

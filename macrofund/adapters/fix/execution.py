@@ -41,7 +41,15 @@ from nautilus_trader.execution.messages import (
 from nautilus_trader.execution.reports import FillReport, OrderStatusReport, PositionStatusReport
 from nautilus_trader.live.config import LiveExecClientConfig
 from nautilus_trader.live.execution_client import LiveExecutionClient
-from nautilus_trader.model.enums import AccountType, LiquiditySide, OmsType, OrderSide, OrderStatus
+from nautilus_trader.model.enums import (
+    AccountType,
+    LiquiditySide,
+    OmsType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from nautilus_trader.model.identifiers import (
     AccountId,
     ClientId,
@@ -59,7 +67,12 @@ from macrofund.adapters.fix.application import ExecIdDeduplicator, FixApplicatio
 from macrofund.adapters.fix.config import FixSessionConfig
 from macrofund.adapters.fix.initiator import FixInitiator
 from macrofund.adapters.fix.message import FixFieldError, FixMessage
-from macrofund.adapters.fix.reconciliation import order_status_report, seeded_view
+from macrofund.adapters.fix.reconciliation import (
+    WIRE_ORDER_TYPES,
+    WIRE_TIME_IN_FORCE,
+    order_status_report,
+    seeded_view,
+)
 from macrofund.adapters.fix.session import FixSession
 from macrofund.adapters.fix.translate import (
     CancelRejectView,
@@ -235,6 +248,7 @@ class FixExecutionClient(LiveExecutionClient):
         # OrdStatusReqID (790) -> (the ClOrdID asked about, the answer)
         self._status_waiters: dict[str, tuple[str, asyncio.Future[ExecutionReportView]]] = {}
         self._lost_session = False
+        self._stopping = False
 
     # -- venue hooks -------------------------------------------------------------------------------
 
@@ -283,6 +297,7 @@ class FixExecutionClient(LiveExecutionClient):
 
     async def _disconnect(self) -> None:
         if self._initiator is not None:
+            self._stopping = True
             await self._initiator.stop("macrofund stopping")
             self._initiator = None
 
@@ -295,6 +310,9 @@ class FixExecutionClient(LiveExecutionClient):
         self._lost_session = False
 
     def _on_session_lost(self, reason: str) -> None:
+        if self._stopping:
+            self._log.info(f"FIX session closed: {reason}")
+            return
         self._lost_session = True
         self._log.warning(f"FIX session lost: {reason}")
 
@@ -528,7 +546,7 @@ class FixExecutionClient(LiveExecutionClient):
             if message.msg_type == "8" and message.get(150) == ExecKind.ORDER_STATUS.value:
                 self._on_status_answer(parse_execution_report(message), message.get(790))
             elif message.msg_type == "8":
-                self._on_execution_report(parse_execution_report(message))
+                self._on_execution_report(parse_execution_report(message), message)
             elif message.msg_type == "9":
                 self._on_cancel_reject(parse_cancel_reject(message))
             elif message.msg_type == "r":
@@ -549,6 +567,34 @@ class FixExecutionClient(LiveExecutionClient):
                 return order
         return None
 
+    def _on_unknown_order(self, view: ExecutionReportView, message: FixMessage) -> None:
+        """A report for an order we never sent (entered elsewhere on the account): an external order.
+
+        Nautilus adds it to the cache with strategy ``EXTERNAL`` (a strategy with
+        ``external_order_claims`` for the instrument adopts it), so the position stays true.
+        """
+        self._log.warning(
+            f"ExecutionReport for an order we did not send: 11={view.cl_ord_id} 37={view.order_id} "
+            f"150={view.exec_kind.value}; reporting it as an external order"
+        )
+        try:
+            instrument_id = self.instrument_id_of(view)
+        except ValueError as exc:
+            self._log.error(f"external order {view.order_id}: {exc}")
+            return
+        instrument = self._cache.instrument(instrument_id)
+        if instrument is None:
+            self._log.error(f"external order {view.order_id}: instrument {instrument_id} is not loaded")
+            return
+        report = order_status_report(
+            view, account_id=self.account_id, instrument=instrument,
+            convention=self.profile.price_convention(instrument_id), client_order_id=None,
+            order_type=WIRE_ORDER_TYPES.get(message.get(40) or "", OrderType.LIMIT),
+            time_in_force=WIRE_TIME_IN_FORCE.get(message.get(59) or "", TimeInForce.DAY),
+            avg_px=None, ts_init=self._clock.timestamp_ns(),
+        )  # fmt: skip
+        self._send_order_status_report(report)
+
     def _on_status_answer(self, view: ExecutionReportView, request_id: str | None) -> None:
         """Resolve the OrderStatusRequest this answer (150=I) is for: by 790, else by ClOrdID."""
         entry = self._status_waiters.get(request_id or "")
@@ -557,13 +603,10 @@ class FixExecutionClient(LiveExecutionClient):
         if entry is not None and not entry[1].done():
             entry[1].set_result(view)
 
-    def _on_execution_report(self, view: ExecutionReportView) -> None:
+    def _on_execution_report(self, view: ExecutionReportView, message: FixMessage) -> None:
         order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id)
         if order is None:
-            self._log.warning(
-                f"ExecutionReport for an order we do not know: 11={view.cl_ord_id} 37={view.order_id} "
-                f"150={view.exec_kind.value}; reconcile it as an external order"
-            )
+            self._on_unknown_order(view, message)
             return
         self._track(order)
         kind = report_to_event_kind(view)

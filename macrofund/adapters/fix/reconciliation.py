@@ -21,7 +21,22 @@ from nautilus_trader.model.instruments import Instrument
 
 from macrofund.adapters.fix.translate import ExecKind, ExecutionReportView, OrderState, PriceConvention
 
-__all__ = ["order_status", "order_status_report", "seeded_view"]
+__all__ = ["WIRE_ORDER_TYPES", "WIRE_TIME_IN_FORCE", "order_status", "order_status_report", "seeded_view"]
+
+#: OrdType (40) and TimeInForce (59) of an order we did not send (reported as external).
+WIRE_ORDER_TYPES = {
+    "1": OrderType.MARKET,
+    "2": OrderType.LIMIT,
+    "3": OrderType.STOP_MARKET,
+    "4": OrderType.STOP_LIMIT,
+}
+WIRE_TIME_IN_FORCE = {
+    "0": TimeInForce.DAY,
+    "1": TimeInForce.GTC,
+    "3": TimeInForce.IOC,
+    "4": TimeInForce.FOK,
+    "6": TimeInForce.GTD,
+}
 
 _STATUS_BY_STATE = {
     OrderState.NEW: OrderStatus.ACCEPTED,
