@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from nautilus_trader.cache.cache import Cache
@@ -151,7 +151,7 @@ class FixExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
         for text in self.starting_balances:
             try:
                 out.append(Money.from_str(text))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, InvalidOperation):
                 raise ConfigError(
                     f"exec_clients.{self.venue}.starting_balances: {text!r} is not an amount and currency "
                     "(e.g. '10000000 BRL')"
