@@ -717,6 +717,36 @@ def test_cancel_on_reconnect_mass_cancels_at_the_next_logon(tmp_path: Path, venu
     run(scenario)
 
 
+def test_a_mass_cancel_asked_for_while_disconnected_goes_out_at_the_next_logon(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        proxy = await LoopbackProxy(peer.port).start()
+        config = b3_config(tmp_path, proxy.port, profile={"account": "12345"})
+        try:
+            async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (_, strategy):
+                iid = InstrumentId.from_str(WIN)
+                order = strategy.order_factory.limit(
+                    iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120000")
+                )
+                strategy.submit_order(order)
+                await eventually(lambda: order.status == OrderStatus.ACCEPTED, what="accepted")
+                proxy.cut()
+                await eventually(lambda: not peer.is_logged_on(), what="session lost")
+                strategy.cancel_all_orders(iid)  # the kill switch's path, while we are cut off
+                await asyncio.sleep(0.3)
+                proxy.restore()
+                await eventually(lambda: order.status == OrderStatus.CANCELED, timeout=15, what="canceled")
+                mass = received(peer, "q")
+                assert len(mass) == 1 and mass[0].get(55) == "WINZ26"
+        finally:
+            await proxy.stop()
+
+    run(scenario)
+
+
 def test_an_order_entered_elsewhere_is_reported_as_external(tmp_path: Path, venue_peer: VenueFactory) -> None:
     peer = venue_peer("B3")
 

@@ -249,6 +249,8 @@ class FixExecutionClient(LiveExecutionClient):
         self._status_waiters: dict[str, tuple[str, asyncio.Future[ExecutionReportView]]] = {}
         self._lost_session = False
         self._stopping = False
+        # mass cancels asked for while the session was down: sent first thing at the next logon
+        self._pending_mass_cancels: list[tuple[InstrumentId | None, OrderSide]] = []
 
     # -- venue hooks -------------------------------------------------------------------------------
 
@@ -306,7 +308,10 @@ class FixExecutionClient(LiveExecutionClient):
             self._log.warning(
                 "FIX session back after a loss: cancelling all working orders (cancel_on_reconnect)"
             )
-            self._send_mass_cancel(None, OrderSide.NO_ORDER_SIDE)
+            self._pending_mass_cancels = [(None, OrderSide.NO_ORDER_SIDE)]
+        pending, self._pending_mass_cancels = self._pending_mass_cancels, []
+        for instrument_id, side in dict.fromkeys(pending):
+            self._send_mass_cancel(instrument_id, side)
         self._lost_session = False
 
     def _on_session_lost(self, reason: str) -> None:
@@ -423,8 +428,8 @@ class FixExecutionClient(LiveExecutionClient):
         """OrderMassCancelRequest (q): the venue cancels and reports each order (150=4) itself."""
         session = self._logged_on()
         if session is None:
-            self._log.error(f"{self.id}: FIX session not logged on; mass cancel not sent")
-            self._lost_session = True  # cancel_on_reconnect sends it at the next logon
+            self._log.error(f"{self.id}: FIX session not logged on; mass cancel sent at the next logon")
+            self._pending_mass_cancels.append((instrument_id, side))
             return
         request_id = self._next_id("Q")
         narrowed = None if side == OrderSide.NO_ORDER_SIDE else side
