@@ -41,6 +41,7 @@ _UNSUPPORTED_MESSAGE_TYPE = 3  # BusinessRejectReason (380)
 _CONDITIONALLY_REQUIRED_FIELD_MISSING = 5
 _OTHER = 0
 _REFERENCE_INTERVAL_SECS = 0.05
+_REFERENCE_SAVE_NS = 1_000_000_000  # journal the reference mids once a second
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class ExchangeSimServer(FixApplication):
     ) -> None:
         self.config = config
         self._clock = clock
-        state_path = config.state_dir / f"orders-{config.comp_id}.json"
+        state_path = config.state_dir / f"orders-{config.comp_id}.jsonl"
         self.venue = ExchangeSimVenue(config, VenueStateFile(state_path), clock)
         self._acceptor = FixAcceptor(config.session_configs(), self, host=host, port=port)
         self._reference_task: asyncio.Task[None] | None = None
@@ -89,7 +90,7 @@ class ExchangeSimServer(FixApplication):
                 await self._reference_task
             self._reference_task = None
         await self._acceptor.stop()
-        self.venue.save()
+        self.venue.close()
 
     def stats(self) -> ServerStats:
         sessions = list(self._acceptor.sessions.values())
@@ -124,16 +125,18 @@ class ExchangeSimServer(FixApplication):
         stream = GbmReference(
             instruments, self.config.reference.seed, self.config.reference.quotes_per_second, now
         )
+        saved_ns = now
         while True:
             await asyncio.sleep(_REFERENCE_INTERVAL_SECS)
             try:
                 out: list[Outbound] = []
-                quotes = stream.advance(self._clock())
-                for quote in quotes:
-                    out += self.venue.on_quote(quote.instrument_id, quote.bid, quote.ask, save=False)
-                if quotes:
-                    self.venue.save()
+                now = self._clock()
+                for quote in stream.advance(now):
+                    out += self.venue.on_quote(quote.instrument_id, quote.bid, quote.ask)
                 self._send(out)
+                if now - saved_ns >= _REFERENCE_SAVE_NS:
+                    self.venue.save_reference()
+                    saved_ns = now
             except Exception:  # a bug in matching must not stop the price stream silently
                 logger.exception("exchange_sim_reference_failed")
 

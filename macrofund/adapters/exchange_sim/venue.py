@@ -145,6 +145,8 @@ class ExchangeSimVenue:
         self._by_cl: dict[tuple[str, str], VenueOrder] = {}
         for order in self._state.orders:
             self._remember(order)
+        if state_file is not None:
+            self.close()  # start from a compact snapshot: the journal only grows from here
 
     # ------------------------------------------------------------------ setup and queries
 
@@ -190,11 +192,23 @@ class ExchangeSimVenue:
         self._state.exec_seq += 1
         return f"{self._exec_prefix}{self._state.exec_seq}"
 
-    def _save(self) -> None:
+    def _save(self, touched: list[VenueOrder] | tuple[VenueOrder, ...] = ()) -> None:
+        """Journal the orders a request changed and the id counters (before the reports go out)."""
+        if self._state_file is not None:
+            self._state_file.append(self._state, touched)
+
+    def save_reference(self) -> None:
+        """Journal the current reference mids (the server calls this about once a second)."""
+        if self._state_file is not None:
+            self._state.reference = {k: (i.bid + i.ask) / 2 for k, i in self.instruments.items()}
+            self._state_file.append(self._state, (), reference=True)
+
+    def close(self) -> None:
+        """Compact the journal into one snapshot (clean stop)."""
         if self._state_file is not None:
             self._state.orders = list(self._orders.values())
             self._state.reference = {k: (i.bid + i.ask) / 2 for k, i in self.instruments.items()}
-            self._state_file.save(self._state)
+            self._state_file.compact(self._state)
 
     def _resolve(self, ref: InstrumentRef) -> VenueInstrument:
         try:
@@ -285,7 +299,7 @@ class ExchangeSimVenue:
         self._remember(order)
         out: list[Outbound] = [(client, execution_report(order, self._exec_id(), "0", ts))]
         out += self._match(order, inst, ts, arrival=True)
-        self._save()
+        self._save((order,))
         return out
 
     def _find(self, client: str, cl_ord_id: str | None, order_id: str | None) -> VenueOrder | None:
@@ -333,7 +347,7 @@ class ExchangeSimVenue:
         self._rename(order, req.cl_ord_id)
         order.status = "4"
         out = [(client, execution_report(order, self._exec_id(), "4", ts))]
-        self._save()
+        self._save((order,))
         return out
 
     def replace(self, client: str, req: ReplaceRequest) -> list[Outbound]:
@@ -367,7 +381,7 @@ class ExchangeSimVenue:
         order.triggered = False
         out: list[Outbound] = [(client, execution_report(order, self._exec_id(), "5", ts))]
         out += self._match(order, inst, ts, arrival=True)
-        self._save()
+        self._save((order,))
         return out
 
     def status(self, client: str, req: StatusRequest) -> list[Outbound]:
@@ -430,26 +444,26 @@ class ExchangeSimVenue:
             order.status = "4"
             text = f"mass cancel 11={req.cl_ord_id}"
             out.append((client, execution_report(order, self._exec_id(), "4", ts, text=text)))
-        self._save()
+        self._save(targets)
         return out
 
     # ------------------------------------------------------------------ matching
 
-    def on_quote(self, instrument_id: str, bid: Decimal, ask: Decimal, save: bool = True) -> list[Outbound]:
+    def on_quote(self, instrument_id: str, bid: Decimal, ask: Decimal) -> list[Outbound]:
         """A new reference bid/ask: triggers stops and fills resting orders it crosses."""
         inst = self.instruments[instrument_id]
         inst.bid, inst.ask = bid, ask
         ts = self._clock()
         out: list[Outbound] = []
+        touched: list[VenueOrder] = []
         for order in [o for o in self._orders.values() if o.instrument_id == instrument_id and o.is_working]:
-            out += self._match(order, inst, ts, arrival=False)
-        if out and save:
-            self._save()
+            reports = self._match(order, inst, ts, arrival=False)
+            if reports:
+                out += reports
+                touched.append(order)
+        if touched:
+            self._save(touched)
         return out
-
-    def save(self) -> None:
-        """Write the state now (the server calls this after a batch of quotes and at shutdown)."""
-        self._save()
 
     def _match(self, order: VenueOrder, inst: VenueInstrument, ts: int, arrival: bool) -> list[Outbound]:
         if not order.is_working:

@@ -142,9 +142,21 @@ def test_state_file_keeps_working_orders_and_counters_across_restarts(tmp_path: 
 
 
 def test_corrupt_state_file_is_one_line_config_error(tmp_path: Path) -> None:
-    (tmp_path / "orders.json").write_text(json.dumps({"version": 1, "next_order": "x"}))
-    with pytest.raises(ConfigError, match=r"orders.json: venue state is malformed .*move it away"):
+    lines = [{"version": 1, "counters": {"next_order": "x", "exec_seq": 0}}, {"reference": {}}]
+    (tmp_path / "orders.json").write_text("\n".join(json.dumps(line) for line in lines))
+    with pytest.raises(ConfigError, match=r"orders.json: line 1: venue state is malformed .*move it away"):
         venue(tmp_path)
+
+
+def test_a_journal_line_torn_by_a_kill_is_skipped(tmp_path: Path) -> None:
+    first = venue(tmp_path)
+    first.new_order("MF01", new("T1"))
+    first.new_order("MF01", new("T2"))
+    path = tmp_path / "orders.json"
+    path.write_bytes(path.read_bytes()[:-40])  # T2's journal write cut short: T2 was never acknowledged
+    second = venue(tmp_path)
+    assert [o.cl_ord_id for o in second.working_orders] == ["T1"]
+    assert second.new_order("MF01", new("T3"))[0][1].get(37) == "CME-3"
 
 
 @pytest.mark.parametrize(
