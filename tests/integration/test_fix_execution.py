@@ -399,75 +399,63 @@ def received(peer: QuickFixPeer, msg_type: str) -> list[FixMessage]:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_b3_order_types_and_tifs_reach_the_venue_with_b3_tags_and_are_accepted(
-    tmp_path: Path, venue_peer: VenueFactory
+def every_order_type(f: Any, iid: InstrumentId, px: Callable[[int], Price]) -> list[Order]:
+    """Market IOC, limit DAY/GTC/FOK/GTD, stop (GTC) and stop-limit (GTC); ``px(k)`` = k ticks off."""
+    expire = pd.Timestamp("2026-12-10 20:00", tz="UTC")
+    one, two = Quantity.from_int(1), Quantity.from_int(2)
+    return [
+        f.market(iid, OrderSide.BUY, one, time_in_force=TimeInForce.IOC),
+        f.limit(iid, OrderSide.BUY, two, px(-20), TimeInForce.DAY),
+        f.limit(iid, OrderSide.SELL, two, px(20), TimeInForce.GTC),
+        f.limit(iid, OrderSide.SELL, one, px(21), TimeInForce.FOK),
+        f.limit(iid, OrderSide.BUY, one, px(-19), TimeInForce.GTD, expire_time=expire),
+        f.stop_market(iid, OrderSide.BUY, one, px(30)),
+        f.stop_limit(iid, OrderSide.SELL, one, px(-30), px(-29)),
+    ]
+
+
+VENUES: dict[str, tuple[str, Decimal, Decimal, str, Callable[..., Any], Any]] = {
+    "B3": (WIN, Decimal(125000), Decimal(5), "WINZ26", b3_config, B3LiveExecClientFactory),
+    "CME": (ES, Decimal("6000.00"), Decimal("0.25"), "ESZ6", cme_config, CmeLiveExecClientFactory),
+}
+
+
+@pytest.mark.parametrize("venue_name", ["B3", "CME"])
+def test_every_order_type_and_tif_reaches_the_venue_with_its_tags_and_is_accepted(
+    tmp_path: Path, venue_peer: VenueFactory, venue_name: str
 ) -> None:
-    peer = venue_peer("B3")
+    instrument, mid, tick, symbol, make_config, factory = VENUES[venue_name]
+    peer = venue_peer(venue_name)
+
+    def px(ticks: int) -> Price:
+        return Price.from_str(str(mid + ticks * tick))
 
     async def scenario() -> None:
-        async with (
-            venue_task(peer),
-            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (
-                _,
-                strategy,
-            ),
-        ):
-            iid = InstrumentId.from_str(WIN)
-            f = strategy.order_factory
-            expire = pd.Timestamp("2026-12-10 20:00", tz="UTC")
-            orders = [
-                f.market(iid, OrderSide.BUY, Quantity.from_int(1), time_in_force=TimeInForce.IOC),
-                f.limit(iid, OrderSide.BUY, Quantity.from_int(2), Price.from_str("120000"), TimeInForce.DAY),
-                f.limit(iid, OrderSide.SELL, Quantity.from_int(2), Price.from_str("130000"), TimeInForce.GTC),
-                f.limit(iid, OrderSide.SELL, Quantity.from_int(1), Price.from_str("130005"), TimeInForce.FOK),
-                f.limit(
-                    iid,
-                    OrderSide.BUY,
-                    Quantity.from_int(1),
-                    Price.from_str("120005"),
-                    TimeInForce.GTD,
-                    expire_time=expire,
-                ),
-                f.stop_market(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("131000")),
-                f.stop_limit(
-                    iid,
-                    OrderSide.SELL,
-                    Quantity.from_int(1),
-                    Price.from_str("119000"),
-                    Price.from_str("119500"),
-                ),
-            ]
+        async with venue_task(peer), running_node(make_config(tmp_path, peer.port), factory) as (_, strategy):
+            orders = every_order_type(strategy.order_factory, InstrumentId.from_str(instrument), px)
             for order in orders:
                 strategy.submit_order(order)
             await eventually(lambda: len(received(peer, "D")) == len(orders), what="all orders at the venue")
             await eventually(lambda: strategy.of(OrderFilled), what="market order filled")
             await eventually(lambda: len(strategy.of(OrderAccepted)) == len(orders), what="all accepted")
-            wire = {m.require(11): m for m in received(peer, "D")}
-            for order in orders:
-                m = wire[order.client_order_id.value]
-                assert m.get_all(448) == ["308", "TRD1"] and m.get_all(452) == ["7", "36"]
-                assert m.get(1) == "12345" and m.get(55) == "WINZ26" and m.get(207) == "BVMF"
-            assert [wire[o.client_order_id.value].get(40) for o in orders] == [
-                "1",
-                "2",
-                "2",
-                "2",
-                "2",
-                "3",
-                "4",
+            wire = [{m.require(11): m for m in received(peer, "D")}[o.client_order_id.value] for o in orders]
+            assert [m.get(40) for m in wire] == ["1", "2", "2", "2", "2", "3", "4"]
+            assert [m.get(59) for m in wire] == ["3", "0", "1", "4", "6", "1", "1"]
+            assert wire[4].get(432) == "20261210"
+            assert [wire[1].get(44), wire[6].get(44), wire[6].get(99)] == [
+                str(px(-20)),
+                str(px(-30)),
+                str(px(-29)),
             ]
-            assert [wire[o.client_order_id.value].get(59) for o in orders] == [
-                "3",
-                "0",
-                "1",
-                "4",
-                "6",
-                "1",
-                "1",
-            ]
-            assert wire[orders[4].client_order_id.value].get(432) == "20261210"
-            stop_limit = wire[orders[6].client_order_id.value]
-            assert stop_limit.get(44) == "119000" and stop_limit.get(99) == "119500"
+            assert [m.get(54) for m in wire] == ["1", "1", "2", "2", "1", "1", "2"]
+            for m in wire:
+                assert m.get(55) == symbol
+                if venue_name == "B3":
+                    assert m.get_all(448) == ["308", "TRD1"] and m.get_all(452) == ["7", "36"]
+                    assert m.get(1) == "12345" and m.get(207) == "BVMF"
+                else:
+                    assert m.get(50) == "OPS01" and m.get(142) == "US,IL" and m.get(1028) == "N"
+                    assert m.get(1) == "FUND01" and m.get(582) == "4" and m.get(207) == "CME"
             assert orders[0].status == OrderStatus.FILLED
 
     run(scenario)

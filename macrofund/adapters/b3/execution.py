@@ -8,6 +8,7 @@ from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 
 from macrofund.adapters.b3.config import B3ExecClientConfig
+from macrofund.adapters.b3.providers import B3InstrumentProvider
 from macrofund.adapters.fix.execution import FixExecutionClient
 
 __all__ = ["B3ExecutionClient"]
@@ -25,4 +26,5 @@ class B3ExecutionClient(FixExecutionClient):
         config: B3ExecClientConfig,
         name: str | None = None,
     ) -> None:
-        super().__init__(loop, msgbus, cache, clock, config, config.venue_profile(), name)
+        provider = B3InstrumentProvider(config.instrument_ids, config.instrument_provider)
+        super().__init__(loop, msgbus, cache, clock, config, config.venue_profile(), name, provider)

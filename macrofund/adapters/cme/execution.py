@@ -9,6 +9,7 @@ from nautilus_trader.common.component import LiveClock, MessageBus
 
 from macrofund.adapters.cme.config import CmeExecClientConfig
 from macrofund.adapters.cme.profile import CmeGatewayProfile
+from macrofund.adapters.cme.providers import CmeInstrumentProvider
 from macrofund.adapters.fix.execution import FixExecutionClient
 
 __all__ = ["CmeExecutionClient"]
@@ -27,7 +28,8 @@ class CmeExecutionClient(FixExecutionClient):
         name: str | None = None,
     ) -> None:
         self._cme_profile: CmeGatewayProfile = config.venue_profile()
-        super().__init__(loop, msgbus, cache, clock, config, self._cme_profile, name)
+        provider = CmeInstrumentProvider(config.instrument_ids, config.instrument_provider)
+        super().__init__(loop, msgbus, cache, clock, config, self._cme_profile, name, provider)
 
     def logon_fields(self) -> tuple[tuple[int, str], ...]:
         return self._cme_profile.logon_fields()

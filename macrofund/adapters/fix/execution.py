@@ -214,6 +214,7 @@ class FixExecutionClient(LiveExecutionClient):
         config: FixExecClientConfig,
         profile: FixVenueProfile,
         name: str | None = None,
+        instrument_provider: InstrumentProvider | None = None,
     ) -> None:
         venue = Venue(config.venue)
         self._session_config = config.session_config()
@@ -226,7 +227,8 @@ class FixExecutionClient(LiveExecutionClient):
             oms_type=OmsType.NETTING,
             account_type=AccountType.MARGIN,
             base_currency=base,
-            instrument_provider=ContractInstrumentProvider(config.instrument_ids, config.instrument_provider),
+            instrument_provider=instrument_provider
+            or ContractInstrumentProvider(config.instrument_ids, config.instrument_provider),
             msgbus=msgbus,
             cache=cache,
             clock=clock,
