@@ -333,14 +333,18 @@ def cme_config(tmp_path: Path, port: int, **extra: Any) -> CmeExecClientConfig:
 
 @asynccontextmanager
 async def running_node(
-    config: Any, factory: Any, trader_id: str = "TESTER-001", cache: CacheConfig | None = None
+    config: Any,
+    factory: Any,
+    trader_id: str = "TESTER-001",
+    cache: CacheConfig | None = None,
+    log_level: str = "ERROR",
 ) -> AsyncIterator[tuple[TradingNode, Recording]]:
     loop = asyncio.get_running_loop()
     node = TradingNode(
         TradingNodeConfig(
             trader_id=trader_id,
             cache=cache,
-            logging=LoggingConfig(log_level="ERROR"),
+            logging=LoggingConfig(log_level=log_level),
             exec_engine=LiveExecEngineConfig(reconciliation=True),
             exec_clients={config.venue: config},
             timeout_connection=15,
@@ -762,13 +766,20 @@ def test_an_order_entered_elsewhere_is_reported_as_external(tmp_path: Path, venu
 # ------------------------------------------------------------------------------------------------
 
 
-def test_cme_orders_carry_the_gateway_audit_tags_and_fill(tmp_path: Path, venue_peer: VenueFactory) -> None:
+def test_cme_orders_carry_the_gateway_audit_tags_and_fill_and_the_password_stays_secret(
+    tmp_path: Path,
+    venue_peer: VenueFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     peer = venue_peer("CME")
+    monkeypatch.setenv("MF_TEST_CME_PASSWORD", "pw-9f3e1c")
+    config = cme_config(tmp_path, peer.port, password_env="MF_TEST_CME_PASSWORD")
 
     async def scenario() -> None:
         async with (
             venue_task(peer) as venue,
-            running_node(cme_config(tmp_path, peer.port), CmeLiveExecClientFactory) as (_, strategy),
+            running_node(config, CmeLiveExecClientFactory, log_level="DEBUG") as (_, strategy),
         ):
             iid = InstrumentId.from_str(ES)
             order = strategy.order_factory.limit(
@@ -782,9 +793,43 @@ def test_cme_orders_carry_the_gateway_audit_tags_and_fill(tmp_path: Path, venue_
             assert wire.get(1) == "FUND01" and wire.get(582) == "4" and wire.get(1028) == "N"
             assert wire.get(55) == "ESZ6" and wire.get(44) == "6010.25" and wire.get(54) == "2"
             logon = peer.received("admin", "A")[0]
-            assert logon.get(1603) == "macrofund"
+            assert logon.get(1603) == "macrofund" and logon.get(554) == "pw-9f3e1c"
             fill = strategy.of(OrderFilled, order)[0]
             assert fill.last_px == Price.from_str("6010.25")
+
+    run(scenario)
+    raw_log = "".join(p.read_text() for p in (tmp_path / "log").rglob("*.log"))
+    assert "554=***" in raw_log
+    output = capfd.readouterr()
+    assert "CME" in output.out  # the node's DEBUG log was captured
+    assert "pw-9f3e1c" not in raw_log + output.out + output.err
+
+
+def test_query_order_recovers_a_fill_the_venue_never_reported(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            order = strategy.order_factory.limit(
+                iid, OrderSide.BUY, Quantity.from_int(4), Price.from_str("125000")
+            )
+            strategy.submit_order(order)
+            await eventually(lambda: order.status == OrderStatus.ACCEPTED, what="accepted")
+            silent = venue.orders[order.client_order_id.value]
+            silent.cum, silent.notional, silent.status = Decimal(2), Decimal(250010), "1"  # no report sent
+            strategy.query_order(order)
+            await eventually(
+                lambda: order.filled_qty == Quantity.from_int(2), what="fill recovered by status"
+            )
+            assert received(peer, "H")[0].get(11) == order.client_order_id.value
+            assert order.status == OrderStatus.PARTIALLY_FILLED
+            assert order.avg_px == pytest.approx(125005)
 
     run(scenario)
 
