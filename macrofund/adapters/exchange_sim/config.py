@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
+from macrofund.adapters.b3.symbology import B3Symbology
+from macrofund.adapters.cme.symbology import CmeSymbology
 from macrofund.adapters.fix.config import FixSessionConfig, FixStoreConfig
 from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
@@ -103,6 +105,9 @@ class ExchangeSimConfig(FrozenModel):
     time_in_force: tuple[TifName, ...] = ("day", "gtc", "ioc", "fok", "gtd")
     state_dir: Path = Path("state/exchange-sim")
     raw_log: bool = True
+    # How clients name instruments: the same sections the execution clients' profiles use.
+    b3_symbology: B3Symbology = B3Symbology()
+    cme_symbology: CmeSymbology = CmeSymbology()
 
     @field_validator("instruments")
     @classmethod

@@ -139,7 +139,7 @@ class ExchangeSimVenue:
             item.instrument_id: self._instrument(item) for item in config.instruments
         }
         self._symbology: B3Symbology | CmeSymbology = (
-            B3Symbology() if config.venue == "b3" else CmeSymbology()
+            config.b3_symbology if config.venue == "b3" else config.cme_symbology
         )
         self._orders: dict[str, VenueOrder] = {}
         self._by_cl: dict[tuple[str, str], VenueOrder] = {}

@@ -187,3 +187,12 @@ def test_missing_password_env_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     config = default_config("cme", sessions=[{"comp_id": "MF01", "password_env": "XS_TEST_PASSWORD"}])
     with pytest.raises(ConfigError, match="XS_TEST_PASSWORD is not set"):
         config.session_configs()
+
+
+def test_cme_root_and_maturity_symbology_resolves_the_contract() -> None:
+    v = venue(cme_symbology={"style": "root_maturity"})
+    request = NewOrderRequest(
+        "R1", InstrumentRef("ES", None, "202912"), "1", Decimal(1), "1", None, None, "0", None
+    )
+    assert kinds(v.new_order("MF01", request)) == [("8", "0", "0"), ("8", "F", "2")]
+    assert v.orders[0].instrument_id == "ESZ9.CME"
