@@ -7,6 +7,7 @@ fill price is known in advance.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
@@ -23,6 +24,7 @@ from macrofund.adapters.fix.config import FixSessionConfig
 from macrofund.adapters.fix.initiator import FixInitiator
 from macrofund.adapters.fix.message import FixMessage
 from macrofund.adapters.fix.session import FixSession
+from macrofund.adapters.fix.translate import format_utc_timestamp
 
 PASSWORD = "s3cret"
 
@@ -418,3 +420,14 @@ def test_sequence_numbers_and_working_orders_survive_a_sim_restart(tmp_path: Pat
             await server.stop()
 
     asyncio.run(main())
+
+
+def test_gtd_order_expires_over_the_wire(tmp_path: Path) -> None:
+    async def scenario(server: ExchangeSimServer, client: Client) -> None:
+        expire = format_utc_timestamp(time.time_ns() + 300_000_000)
+        client.send(order("G1", 1, "2", "5990.00", tif="6").append(126, expire))
+        assert (await client.next("8")).get(150) == "0"
+        expired = await client.next("8")
+        assert tags(expired, 150, 39, 11, 151) == ("C", "C", "G1", "0")
+
+    run(tmp_path, scenario)

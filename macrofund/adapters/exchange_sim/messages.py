@@ -58,6 +58,8 @@ class NewOrderRequest:
     stop_px: Decimal | None
     tif: str
     account: str | None
+    expire_time: str | None = None  # 126 ExpireTime (UTC)
+    expire_date: str | None = None  # 432 ExpireDate (venue-local YYYYMMDD)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,8 @@ def parse_new_order(message: FixMessage) -> NewOrderRequest:
         stop_px=message.decimal(99),
         tif=message.get(59) or "0",
         account=message.get(1),
+        expire_time=message.get(126),
+        expire_date=message.get(432),
     )
 
 

@@ -43,6 +43,7 @@ class VenueOrder:
     orig_cl_ord_id: str | None = None  # the ClOrdID this one replaced or canceled (41 on reports)
     cl_ord_ids: list[str] = field(default_factory=list)  # every ClOrdID this order had, oldest first
     ts_created_ns: int = 0
+    expire_ns: int | None = None  # DAY: the session close; GTD: ExpireTime / end of ExpireDate
 
     @property
     def is_working(self) -> bool:

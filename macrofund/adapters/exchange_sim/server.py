@@ -77,10 +77,9 @@ class ExchangeSimServer(FixApplication):
         return self._acceptor.port
 
     async def start(self) -> None:
-        """Open the session stores, listen, and start the reference stream (``gbm`` source)."""
+        """Open the session stores, listen, and start the timer: reference quotes (``gbm``), expiries."""
         await self._acceptor.start()
-        if self.config.reference.source == "gbm":
-            self._reference_task = asyncio.create_task(self._run_reference(), name="exchange-sim-reference")
+        self._reference_task = asyncio.create_task(self._run_reference(), name="exchange-sim-reference")
 
     async def stop(self) -> None:
         """Stop the price stream, log every client out, close stores, save the order book."""
@@ -122,8 +121,11 @@ class ExchangeSimServer(FixApplication):
             )
             for item in self.config.instruments
         ]
-        stream = GbmReference(
-            instruments, self.config.reference.seed, self.config.reference.quotes_per_second, now
+        reference = self.config.reference
+        stream = (
+            GbmReference(instruments, reference.seed, reference.quotes_per_second, now)
+            if reference.source == "gbm"
+            else None
         )
         saved_ns = now
         while True:
@@ -131,8 +133,9 @@ class ExchangeSimServer(FixApplication):
             try:
                 out: list[Outbound] = []
                 now = self._clock()
-                for quote in stream.advance(now):
+                for quote in stream.advance(now) if stream is not None else ():
                     out += self.venue.on_quote(quote.instrument_id, quote.bid, quote.ask)
+                out += self.venue.expire_due()
                 self._send(out)
                 if now - saved_ns >= _REFERENCE_SAVE_NS:
                     self.venue.save_reference()

@@ -15,9 +15,12 @@ Matching rules (wire prices; DI1 is a rate, and its book behaves like any other 
 - STOP / STOP_LIMIT: trigger when the ask reaches the stop (buy) or the bid falls to it (sell), then
   trade as MARKET / LIMIT. No 150=L is sent (FIX 4.4 has none): the fill is the report.
 - IOC / FOK: what does not fill on arrival is canceled (150=4). Every aggressive fill is for the
-  whole size, so FOK and IOC behave alike here. DAY and GTD orders do not expire (a local venue has no
-  session end); ``partial_fill_qty`` splits every fill into reports of at most that many lots, and a
-  resting order fills at most that many lots per reference quote.
+  whole size, so FOK and IOC behave alike here.
+- DAY orders expire (150=C) at the close of the instrument's trading session they were entered in (or
+  the next one); GTD orders at ExpireTime (126) or the end of the venue-local ExpireDate (432).
+  ``expire_due`` is polled by the server; the reference prices themselves ignore sessions.
+- ``partial_fill_qty`` splits every fill into reports of at most that many lots, and a resting order
+  fills at most that many lots per reference quote.
 
 OrdRejReason (103) on 150=8: 1 unknown symbol, 6 duplicate order, 11 unsupported order
 characteristic, 13 incorrect quantity, 99 other (price). CxlRejReason (102) on 35=9: 0 too late,
@@ -26,11 +29,12 @@ characteristic, 13 incorrect quantity, 99 other (price). CxlRejReason (102) on 3
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from time import time_ns
+from zoneinfo import ZoneInfo
 
 from nautilus_trader.model.enums import OrderType, TimeInForce
 
@@ -52,8 +56,14 @@ from macrofund.adapters.exchange_sim.messages import (
 from macrofund.adapters.exchange_sim.orders import VenueOrder
 from macrofund.adapters.exchange_sim.pricing import AlmgrenChrissPricing, Level, Pricing, TouchPricing
 from macrofund.adapters.exchange_sim.state import VenueState, VenueStateFile
-from macrofund.adapters.fix.message import FixMessage
-from macrofund.adapters.fix.translate import FixTranslationError, check_order_supported, local_date, plain
+from macrofund.adapters.fix.message import FixFieldError, FixMessage
+from macrofund.adapters.fix.translate import (
+    FixTranslationError,
+    check_order_supported,
+    local_date,
+    parse_utc_timestamp,
+    plain,
+)
 from macrofund.venues.contracts import ContractSpec, parse_contract_code, spec_for_symbol
 
 __all__ = ["ExchangeSimVenue", "Outbound", "VenueInstrument"]
@@ -126,7 +136,7 @@ class ExchangeSimVenue:
         self,
         config: ExchangeSimConfig,
         state_file: VenueStateFile | None = None,
-        clock: Callable[[], int] = time.time_ns,
+        clock: Callable[[], int] = time_ns,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -265,6 +275,46 @@ class ExchangeSimVenue:
                     f"tag {tag}={plain(value)} is not on the {plain(tick)} tick of {inst.symbol}", "99"
                 )
 
+    def _expiry(self, inst: VenueInstrument, req: NewOrderRequest, ts_ns: int) -> int | None:
+        """When the order expires: DAY at the instrument's session close, GTD at 126 or the end of 432."""
+        if req.tif == "0":
+            return inst.spec.session.next_close(ts_ns)
+        if req.tif != "6":
+            return None
+        try:
+            if req.expire_time is not None:
+                expire_ns = parse_utc_timestamp(req.expire_time, 126)
+            elif req.expire_date is not None:
+                day = datetime.strptime(req.expire_date, "%Y%m%d").date() + timedelta(days=1)
+                zone = ZoneInfo(inst.spec.session.timezone)
+                expire_ns = int(datetime.combine(day, time(0, 0), zone).timestamp()) * 1_000_000_000
+            else:
+                raise _Rejection("a GTD order needs ExpireTime (126) or ExpireDate (432)", "99")
+        except (FixFieldError, ValueError):
+            raise _Rejection(
+                f"GTD expiry 126={req.expire_time or ''} 432={req.expire_date or ''} is not a valid "
+                "time or date",
+                "99",
+            ) from None
+        if expire_ns <= ts_ns:
+            raise _Rejection("GTD expiry is in the past", "99")
+        return expire_ns
+
+    def expire_due(self) -> list[Outbound]:
+        """150=C for every working order whose DAY session closed or whose GTD expiry passed."""
+        ts = self._clock()
+        due = [
+            o for o in self._orders.values() if o.is_working and o.expire_ns is not None and o.expire_ns <= ts
+        ]
+        out: list[Outbound] = []
+        for order in due:
+            order.status = "C"
+            text = "DAY order expired at the session close" if order.tif == "0" else "GTD order expired"
+            out.append((order.client, execution_report(order, self._exec_id(), "C", ts, text=text)))
+        if due:
+            self._save(due)
+        return out
+
     # ------------------------------------------------------------------ requests
 
     def new_order(self, client: str, req: NewOrderRequest) -> list[Outbound]:
@@ -275,6 +325,7 @@ class ExchangeSimVenue:
                 raise _Rejection(f"duplicate ClOrdID 11={req.cl_ord_id}", "6")
             inst = self._resolve(req.instrument)
             self._check_terms(inst, req, ts)
+            expire_ns = self._expiry(inst, req, ts)
         except _Rejection as rejection:
             report = rejected_order_report(req, self._exec_id(), ts, rejection.text, rejection.reason)
             self._save()  # the ExecID sequence moved
@@ -294,6 +345,7 @@ class ExchangeSimVenue:
             account=req.account,
             cl_ord_ids=[req.cl_ord_id],
             ts_created_ns=ts,
+            expire_ns=expire_ns,
         )
         self._state.next_order += 1
         self._remember(order)
@@ -360,6 +412,9 @@ class ExchangeSimVenue:
             if inst.instrument_id != order.instrument_id or new.side != order.side:
                 raise _Rejection("a replace cannot change the instrument or the side", "99")
             self._check_terms(inst, new, ts)
+            expire_ns = (
+                self._expiry(inst, new, ts) if new.tif != order.tif or new.tif == "6" else order.expire_ns
+            )
             if new.qty <= order.cum_qty:
                 raise _Rejection(
                     f"OrderQty 38={plain(new.qty)} is not above the filled {plain(order.cum_qty)}", "99"
@@ -375,7 +430,7 @@ class ExchangeSimVenue:
                 )
             ]
         self._rename(order, new.cl_ord_id)
-        order.qty, order.ord_type, order.tif = new.qty, new.ord_type, new.tif
+        order.qty, order.ord_type, order.tif, order.expire_ns = new.qty, new.ord_type, new.tif, expire_ns
         order.price = new.price if new.ord_type in _LIMITS else None
         order.stop_px = new.stop_px if new.ord_type in _STOPS else None
         order.triggered = False

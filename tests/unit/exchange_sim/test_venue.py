@@ -196,3 +196,51 @@ def test_cme_root_and_maturity_symbology_resolves_the_contract() -> None:
     )
     assert kinds(v.new_order("MF01", request)) == [("8", "0", "0"), ("8", "F", "2")]
     assert v.orders[0].instrument_id == "ESZ9.CME"
+
+
+def test_day_order_expires_at_the_session_close_and_gtd_at_its_expire_time() -> None:
+    clock = [NOW]
+    config = default_config(
+        "cme",
+        sessions=[{"comp_id": "MF01"}],
+        instruments=[{"instrument_id": "ESZ9.CME", "start_price": "6000.00", "max_qty": 100}],
+    )
+    v = ExchangeSimVenue(config, None, clock=lambda: clock[0])
+    close = v.instruments["ESZ9.CME"].spec.session.next_close(NOW)
+    v.new_order("MF01", new("DAY1"))
+    gtd = new("GTD1", tif="6")
+    v.new_order("MF01", NewOrderRequest(**{**gtd.__dict__, "expire_time": "20300317-17:46:41"}))
+    clock[0] = NOW + 2_000_000_000
+    assert [(m.get(11), m.get(150), m.get(39)) for _, m in v.expire_due()] == [("GTD1", "C", "C")]
+    clock[0] = close - 1
+    assert v.expire_due() == []
+    clock[0] = close
+    out = v.expire_due()
+    assert [(m.get(11), m.get(150)) for _, m in out] == [("DAY1", "C")]
+    assert "session close" in (out[0][1].get(58) or "")
+    assert v.working_orders == []
+
+
+@pytest.mark.parametrize(
+    ("expire_time", "expire_date", "text"),
+    [
+        (None, None, "needs ExpireTime (126) or ExpireDate (432)"),
+        ("20200101-00:00:00", None, "in the past"),
+        (None, "2030-12-01", "not a valid time or date"),
+    ],
+)
+def test_gtd_without_a_usable_expiry_is_rejected(
+    expire_time: str | None, expire_date: str | None, text: str
+) -> None:
+    gtd = new("G1", tif="6")
+    request = NewOrderRequest(**{**gtd.__dict__, "expire_time": expire_time, "expire_date": expire_date})
+    out = venue().new_order("MF01", request)
+    assert kinds(out) == [("8", "8", "8")] and text in (out[0][1].get(58) or "")
+
+
+def test_gtd_by_date_lasts_until_the_end_of_that_venue_local_day() -> None:
+    gtd = new("G2", tif="6")
+    v = venue()
+    v.new_order("MF01", NewOrderRequest(**{**gtd.__dict__, "expire_date": "20300318"}))
+    # 2030-03-19 00:00 in Chicago (CDT, UTC-5) = 05:00 UTC
+    assert v.working_orders[0].expire_ns == 1_900_126_800_000_000_000
