@@ -8,6 +8,7 @@ that QuickFIX sent no Reject.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from macrofund.adapters.exchange_sim.config import default_config
 from macrofund.adapters.exchange_sim.server import ExchangeSimServer
 from macrofund.adapters.fix.message import FixMessage
+from macrofund.adapters.fix.translate import format_utc_timestamp
 from tests.fixtures.quickfix import QuickFixPeer, eventually
 from tests.fixtures.servers import free_port
 
@@ -238,3 +240,20 @@ def test_quickfix_sequence_continues_across_a_sim_restart(tmp_path: Path, quickf
             await server.stop()
 
     asyncio.run(main())
+
+
+def test_quickfix_accepts_expiry_and_unknown_order_status_reports(
+    tmp_path: Path, quickfix_peer: StartPeer
+) -> None:
+    async def scenario(server: ExchangeSimServer, peer: QuickFixPeer) -> None:
+        expire = format_utc_timestamp(time.time_ns() + 300_000_000)
+        gtd = [(k, "6") if k == 59 else (k, v) for k, v in new_order("G1", 1, "2", "5990.00")]
+        peer.send("D", [*gtd, (126, expire)])
+        await eventually(lambda: len(reports(peer)) == 2, what="GTD accepted and expired")
+        assert (reports(peer)[1].get(150), reports(peer)[1].get(39)) == ("C", "C")
+        peer.send("H", [(11, "NOPE"), (55, "ESZ9"), (54, "1")])
+        await eventually(lambda: len(reports(peer)) == 3, what="status of an unknown order")
+        unknown = reports(peer)[2]
+        assert (unknown.get(150), unknown.get(39), unknown.get(37)) == ("I", "8", "NONE")
+
+    run(tmp_path, quickfix_peer, scenario)
