@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -559,20 +560,32 @@ def test_di1_orders_go_out_as_rate_with_the_opposite_side_and_fills_come_back_as
             running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (_, strategy),
         ):
             iid = InstrumentId.from_str(DI1)
-            order = strategy.order_factory.limit(
+            buy = strategy.order_factory.limit(
                 iid, OrderSide.BUY, Quantity.from_int(5), Price.from_str("90000.00")
             )
-            venue.fills_on_new[order.client_order_id.value] = [("5", "7.000")]
-            strategy.submit_order(order)
-            await eventually(lambda: order.status == OrderStatus.FILLED, what="DI1 filled")
-            wire = received(peer, "D")[0]
-            assert wire.get(54) == "2"  # buying PU is selling the rate
-            rate = Decimal(wire.require(44))
-            assert Decimal("0") < rate < Decimal("30")
-            fill = strategy.of(OrderFilled, order)[0]
+            sell = strategy.order_factory.limit(
+                iid, OrderSide.SELL, Quantity.from_int(3), Price.from_str("91000.00")
+            )
+            venue.fills_on_new[buy.client_order_id.value] = [("5", "7.000")]
+            strategy.submit_order(buy)
+            strategy.submit_order(sell)
+            await eventually(lambda: buy.status == OrderStatus.FILLED, what="DI1 filled")
+            await eventually(lambda: sell.status == OrderStatus.ACCEPTED, what="DI1 sell accepted")
+            wire = {m.require(11): m for m in received(peer, "D")}
+            on_wire_buy, on_wire_sell = wire[buy.client_order_id.value], wire[sell.client_order_id.value]
+            assert on_wire_buy.get(54) == "2"  # buying PU is selling the rate
+            assert on_wire_sell.get(54) == "1"  # selling PU is buying the rate
+            du_now = business_days(pd.Timestamp.now(tz="America/Sao_Paulo").date(), di1_maturity(2028, 1))
+            # the rate is snapped so the PU is never better than asked
+            assert rate_to_pu(Decimal(on_wire_buy.require(44)), du_now) <= Decimal("90000")
+            assert rate_to_pu(Decimal(on_wire_sell.require(44)), du_now) >= Decimal("91000")
+            fill = strategy.of(OrderFilled, buy)[0]
             assert fill.order_side == OrderSide.BUY
-            du = business_days(pd.Timestamp.now(tz="America/Sao_Paulo").date(), di1_maturity(2028, 1))
-            assert fill.last_px.as_decimal() == rate_to_pu(Decimal("7.000"), du).quantize(Decimal("0.01"))
+            # the venue's report is stamped 2026-11-25 (60=): the PU is of that trade date
+            du_trade = business_days(date(2026, 11, 25), di1_maturity(2028, 1))
+            assert fill.last_px.as_decimal() == rate_to_pu(Decimal("7.000"), du_trade).quantize(
+                Decimal("0.01")
+            )
 
     run(scenario)
 
