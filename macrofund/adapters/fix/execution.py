@@ -564,14 +564,28 @@ class FixExecutionClient(LiveExecutionClient):
         except (FixFieldError, ValueError) as exc:
             self._log.error(f"bad FIX 35={message.msg_type} from the venue: {exc}")
 
-    def _order_for(self, cl_ord_id: str | None, orig: str | None) -> Order | None:
+    def _order_for(
+        self, cl_ord_id: str | None, orig: str | None, order_id: str | None = None
+    ) -> Order | None:
+        """Our order a report is about: by ClOrdID / OrigClOrdID, else by the venue's OrderID (37).
+
+        The OrderID fallback matters after a restart: the venue knows a replaced order by the replace's
+        ClOrdID, which only the previous process had mapped.
+        """
         for wire in (cl_ord_id, orig):
-            if wire is None:
+            if not wire:
                 continue
             client_order_id = self._requests.get(wire) or ClientOrderId(wire)
             order = self._cache.order(client_order_id)
             if order is not None:
                 return order
+        if order_id:
+            client_order_id = self._cache.client_order_id(VenueOrderId(order_id))
+            order = self._cache.order(client_order_id) if client_order_id is not None else None
+            if order is not None and cl_ord_id:
+                self._requests[cl_ord_id] = order.client_order_id
+                self._wire_ids[order.client_order_id] = cl_ord_id
+            return order
         return None
 
     def _on_unknown_order(self, view: ExecutionReportView, message: FixMessage) -> None:
@@ -611,7 +625,7 @@ class FixExecutionClient(LiveExecutionClient):
             entry[1].set_result(view)
 
     def _on_execution_report(self, view: ExecutionReportView, message: FixMessage) -> None:
-        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id)
+        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id, view.order_id)
         if order is None:
             self._on_unknown_order(view, message)
             return
@@ -708,7 +722,7 @@ class FixExecutionClient(LiveExecutionClient):
         )  # fmt: skip
 
     def _on_cancel_reject(self, view: CancelRejectView) -> None:
-        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id)
+        order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id, view.order_id)
         self._pending_modify.pop(view.cl_ord_id, None)
         if order is None:
             self._log.warning(f"OrderCancelReject for an unknown order: 11={view.cl_ord_id} ({view.reason})")
