@@ -37,9 +37,11 @@ from nautilus_trader.model.enums import OrderSide, OrderStatus, TimeInForce
 from nautilus_trader.model.events import (
     OrderAccepted,
     OrderCancelRejected,
+    OrderExpired,
     OrderFilled,
     OrderModifyRejected,
     OrderRejected,
+    OrderTriggered,
     OrderUpdated,
 )
 from nautilus_trader.model.identifiers import InstrumentId, VenueOrderId
@@ -587,6 +589,34 @@ def test_di1_orders_go_out_as_rate_with_the_opposite_side_and_fills_come_back_as
             assert fill.last_px.as_decimal() == rate_to_pu(Decimal("7.000"), du_trade).quantize(
                 Decimal("0.01")
             )
+
+    run(scenario)
+
+
+def test_venue_expiry_and_stop_trigger_reach_the_strategy(tmp_path: Path, venue_peer: VenueFactory) -> None:
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer) as venue,
+            running_node(b3_config(tmp_path, peer.port), B3LiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            f = strategy.order_factory
+            day = f.limit(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120000"), TimeInForce.DAY)
+            stop = f.stop_limit(
+                iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("131005"), Price.from_str("131000")
+            )
+            for order in (day, stop):
+                strategy.submit_order(order)
+            await eventually(lambda: day.status == stop.status == OrderStatus.ACCEPTED, what="accepted")
+            expiring = venue.orders[day.client_order_id.value]
+            expiring.status = "C"
+            venue.report(expiring, "C", text="end of session")
+            venue.report(venue.orders[stop.client_order_id.value], "L")
+            await eventually(lambda: day.status == OrderStatus.EXPIRED, what="expired")
+            await eventually(lambda: stop.status == OrderStatus.TRIGGERED, what="triggered")
+            assert strategy.of(OrderExpired, day) and strategy.of(OrderTriggered, stop)
 
     run(scenario)
 
