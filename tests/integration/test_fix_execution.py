@@ -54,6 +54,9 @@ from macrofund.adapters.b3.di1 import business_days, di1_maturity, rate_to_pu
 from macrofund.adapters.b3.factories import B3LiveExecClientFactory
 from macrofund.adapters.cme.config import CmeExecClientConfig
 from macrofund.adapters.cme.factories import CmeLiveExecClientFactory
+from macrofund.adapters.fix.acceptor import FixAcceptor
+from macrofund.adapters.fix.application import FixApplication
+from macrofund.adapters.fix.config import FixSessionConfig
 from macrofund.adapters.fix.message import FixMessage
 from tests.fixtures.quickfix import LoopbackProxy, QuickFixPeer, eventually
 from tests.fixtures.servers import free_port
@@ -936,3 +939,34 @@ def test_restart_recovers_a_fill_made_while_down_once_and_never_resends_the_orde
         keys = list(client.scan_iter(f"trader-{trader_id}*"))
         if keys:
             client.delete(*keys)
+
+
+def test_a_refused_logon_fails_connect_with_the_venues_reason_and_stops_retrying(tmp_path: Path) -> None:
+    """Our own acceptor checks 553/554 (QuickFIX does not); the client is driven on a real kernel."""
+
+    async def scenario() -> None:
+        venue_session = FixSessionConfig.model_validate(
+            {"sender_comp_id": "B3", "target_comp_id": "MF", "username": "mf", "password": "right",
+             "store": {"path": str(tmp_path / "venue")}, "log_dir": None}
+        )  # fmt: skip
+        venue = FixAcceptor([venue_session], FixApplication(), port=0)
+        await venue.start()
+        loop = asyncio.get_running_loop()
+        node = TradingNode(
+            TradingNodeConfig(trader_id="PW-001", logging=LoggingConfig(log_level="ERROR")), loop=loop
+        )
+        _TO_DISPOSE.append(node)
+        wrong = {**session(tmp_path, venue.port, "B3"), "username": "mf", "password": "wrong"}
+        config = B3ExecClientConfig(session=wrong, instrument_ids=(WIN,), logon_timeout_secs=1.5)
+        kernel = node.kernel
+        client = B3LiveExecClientFactory.create(loop, "B3", config, kernel.msgbus, kernel.cache, kernel.clock)
+        try:
+            with pytest.raises(
+                ConnectionError, match=r"venue said: Logon rejected: invalid username or password"
+            ):
+                await client._connect()
+            assert client.session is None  # no background retries left behind
+        finally:
+            await venue.stop()
+
+    run(scenario)

@@ -192,6 +192,9 @@ class _SessionCallbacks(FixApplication):
     def on_logon(self, session: FixSession) -> None:
         self._client._on_logon()
 
+    def on_logout(self, session: FixSession, text: str) -> None:
+        self._client._last_logout_text = text
+
     def on_disconnect(self, session: FixSession, reason: str) -> None:
         self._client._on_session_lost(reason)
 
@@ -251,6 +254,7 @@ class FixExecutionClient(LiveExecutionClient):
         self._status_waiters: dict[str, tuple[str, asyncio.Future[ExecutionReportView]]] = {}
         self._lost_session = False
         self._stopping = False
+        self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
         # mass cancels asked for while the session was down: sent first thing at the next logon
         self._pending_mass_cancels: list[tuple[InstrumentId | None, OrderSide]] = []
 
@@ -288,9 +292,13 @@ class FixExecutionClient(LiveExecutionClient):
         try:
             await session.wait_logged_on(timeout=self._fix_config.logon_timeout_secs)
         except TimeoutError:
+            refused = f" (venue said: {self._last_logout_text})" if self._last_logout_text else ""
+            # Stop retrying: a session that logged on later would trade without an account state.
+            await self._initiator.stop()
+            self._initiator = None
             raise ConnectionError(
                 f"{self.id}: no FIX logon with {self._session_config.host}:{self._session_config.port} "
-                f"within {self._fix_config.logon_timeout_secs} s"
+                f"within {self._fix_config.logon_timeout_secs} s{refused}"
             ) from None
         self._log.info(f"FIX session {session.name} logged on")
         balances = [AccountBalance(m, Money(0, m.currency), m) for m in self._balances]
