@@ -217,7 +217,7 @@ def run(
         str, typer.Option(help="Paper: on stop, 'cancel' working orders or 'leave' them to the strategies.")
     ] = "cancel",
 ) -> None:
-    """Run a backtest or a paper session (live arrives in a later release) and write its outputs."""
+    """Run a backtest, a paper session or a live session and write its outputs."""
     config_path = config or default_config_path()
     try:
         overrides = _cli_overrides(
@@ -230,7 +230,7 @@ def run(
         structural = _apply_structural(config_path, overrides)
         raw_sets = structural + [parse_override(s) for s in set_ or []]
         run_config = load_run_config(config_path, overrides, raw_sets)
-        if run_config.run.mode == "paper":
+        if run_config.run.mode in ("paper", "live"):
             result = _run_paper(run_config, duration, on_stop, quiet)
         else:
             result = _run_with_progress(run_config, quiet)

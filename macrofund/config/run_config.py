@@ -111,6 +111,8 @@ class VenueConfig(FrozenModel):
     bar_execution: bool = True
     # The simulated exchange's fill model (backtest and paper): default Nautilus, or Almgren-Chriss.
     fill_model: FillModelSettings = Field(default_factory=FillModelSettings)
+    # Live mode: the venue's FIX execution client (session, profile, password_env, ...; docs/live.md).
+    fix: dict[str, Any] | None = None
 
     @field_validator("starting_balances")
     @classmethod

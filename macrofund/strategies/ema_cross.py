@@ -13,7 +13,7 @@ from decimal import Decimal
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.indicators.averages import ExponentialMovingAverage
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderSide, TimeInForce
 from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
@@ -26,6 +26,12 @@ from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
 _ZERO = Decimal(0)
 # Denial reasons that mean "trading is halted": macrofund's kill switch and Nautilus's own HALTED state.
 _HALT_REASONS = ("KILL_SWITCH", "TradingState.HALTED")
+_MARKET_TIFS = {
+    "GTC": TimeInForce.GTC,
+    "IOC": TimeInForce.IOC,
+    "FOK": TimeInForce.FOK,
+    "DAY": TimeInForce.DAY,
+}
 
 
 class EmaCrossConfig(StrategyConfig, frozen=True, forbid_unknown_fields=True):
@@ -43,6 +49,9 @@ class EmaCrossConfig(StrategyConfig, frozen=True, forbid_unknown_fields=True):
     slow_period: int = 30
     trade_size: Decimal = Decimal(1)
     close_positions_on_stop: bool = False
+    # Market orders' time in force. Venues that refuse a resting TIF on a market order (B3 over FIX)
+    # need "IOC"; keep the same value in backtest and paper so every mode sends the same intents.
+    time_in_force: str = "GTC"
 
     def __post_init__(self) -> None:
         """Refuse configurations that cannot produce a crossover or a tradeable size."""
@@ -56,6 +65,10 @@ class EmaCrossConfig(StrategyConfig, frozen=True, forbid_unknown_fields=True):
             )
         if not self.trade_size > 0:
             raise ConfigError(f"{name}: trade_size must be positive, was {self.trade_size}")
+        if self.time_in_force not in _MARKET_TIFS:
+            raise ConfigError(
+                f"{name}: time_in_force must be one of {', '.join(_MARKET_TIFS)}, was {self.time_in_force!r}"
+            )
         if self.bar_type.instrument_id != self.instrument_id:
             raise ConfigError(
                 f"{name}: bar_type {self.bar_type} is not for instrument_id {self.instrument_id}",
@@ -82,6 +95,7 @@ class EmaCross(Strategy):
         self._bar_type = config.bar_type
         self._trade_size = config.trade_size
         self._close_on_stop = config.close_positions_on_stop
+        self._tif = _MARKET_TIFS[config.time_in_force]
         self.fast_ema = ExponentialMovingAverage(config.fast_period)
         self.slow_ema = ExponentialMovingAverage(config.slow_period)
         self._instrument: Instrument | None = None
@@ -136,6 +150,7 @@ class EmaCross(Strategy):
             instrument_id=self._instrument_id,
             order_side=OrderSide.BUY if delta > _ZERO else OrderSide.SELL,
             quantity=self._instrument.make_qty(abs(delta)),
+            time_in_force=self._tif,
         )
         self._last_order = order
         self.submit_order(order)

@@ -21,7 +21,9 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> CliResult:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> CliResult:
     proc = subprocess.run(
         [sys.executable, "-m", "macrofund", *args],
         capture_output=True,
@@ -29,7 +31,7 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> CliRes
         cwd=cwd,
         timeout=timeout,
         check=False,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

@@ -114,9 +114,14 @@ def test_missing_config_file(tmp_path: Path) -> None:
     _assert_one_line_error(run_cli("run", "-c", str(tmp_path / "none.toml")), "none.toml", "not found")
 
 
-def test_live_mode_not_yet_assembled_says_so(tmp_path: Path) -> None:
-    result = run_cli("run", "--mode", "live", "--output-dir", str(tmp_path))
-    _assert_one_line_error(result, "live", "not available")
+def test_live_mode_without_a_fix_session_says_what_is_missing(tmp_path: Path, postgres_dsn: str) -> None:
+    # The packaged sample has no [venues.fix]: live mode cannot reach a venue.
+    result = run_cli(
+        "run", "--mode", "live", "--output-dir", str(tmp_path), "--run-id", "l", "--duration", "5s",
+        env={"MACROFUND_DATABASE_URL": postgres_dsn},
+    )  # fmt: skip
+    _assert_one_line_error(result, "venues[CME].fix", "live mode needs")
+    assert not (tmp_path / "l").exists()
 
 
 def test_a_venue_that_cannot_be_built_leaves_no_run_folder(tmp_path: Path) -> None:
