@@ -70,6 +70,7 @@ def _live(tmp_path: Path, port: int, run_id: str, *extra: str) -> list[str]:
         "--output-dir", str(tmp_path / "runs"), "--run-id", run_id, "-q",
         "--set", f"venues.0.fix.session.port={port}",
         "--set", f'venues.0.fix.session.store.path="{tmp_path / "fix-state"}"',
+        "--set", f'venues.0.fix.session.log_dir="{tmp_path / "fix-log"}"',
         *FAST, *extra,
     ]  # fmt: skip
 
