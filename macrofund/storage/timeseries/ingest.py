@@ -240,23 +240,11 @@ async def ingest_bars(
         [bars.open, bars.high, bars.low, bars.close, bars.volume],
     )
     timescale = await backend(conn) == "timescale"
+    columns = ["instrument_id", "ts_open", "open", "high", "low", "close", "volume"]
     async with conn.transaction():
-        await register_instrument(conn, info)
-        made = 0 if timescale else await ensure_partitions(conn, "md_bars_1m", first, last)
-        status = await conn.execute(
-            "delete from md_bars_1m where instrument_id = $1 and ts_open >= $2 and ts_open <= $3",
-            info.instrument_id,
-            first,
-            last,
+        made, deleted, copy_seconds = await _replace_span(
+            conn, info, "md_bars_1m", columns, payload, first, last, timescale
         )
-        copy_started = time.perf_counter()
-        await conn.copy_to_table(
-            "md_bars_1m",
-            source=io.BytesIO(payload),
-            columns=["instrument_id", "ts_open", "open", "high", "low", "close", "volume"],
-            format="binary",
-        )
-        copy_seconds = time.perf_counter() - copy_started
         if not timescale:
             await conn.execute(
                 "insert into md_rollup_pending (instrument_id, ts_from, ts_to) values ($1, $2, $3)",
@@ -265,9 +253,7 @@ async def ingest_bars(
                 last + timedelta(minutes=1),
             )
     buckets = await refresh_rollups(conn, info.instrument_id) if refresh and not timescale else 0
-    return IngestResult(
-        info.instrument_id, len(bars), int(status.split()[-1]), first, last, made, buckets, copy_seconds
-    )
+    return IngestResult(info.instrument_id, len(bars), deleted, first, last, made, buckets, copy_seconds)
 
 
 async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: QuoteArrays) -> IngestResult:
@@ -282,23 +268,35 @@ async def ingest_quotes(conn: asyncpg.Connection, info: InstrumentInfo, quotes: 
         [quotes.ts_event_ns, quotes.bid, quotes.ask, quotes.bid_size, quotes.ask_size],
     )
     timescale = await backend(conn) == "timescale"
+    columns = ["instrument_id", "ts_event", "ts_event_ns", "bid", "ask", "bid_size", "ask_size"]
     async with conn.transaction():
-        await register_instrument(conn, info)
-        made = 0 if timescale else await ensure_partitions(conn, "md_quotes", first, last)
-        status = await conn.execute(
-            "delete from md_quotes where instrument_id = $1 and ts_event >= $2 and ts_event <= $3",
-            info.instrument_id,
-            first,
-            last,
+        made, deleted, copy_seconds = await _replace_span(
+            conn, info, "md_quotes", columns, payload, first, last, timescale
         )
-        copy_started = time.perf_counter()
-        await conn.copy_to_table(
-            "md_quotes",
-            source=io.BytesIO(payload),
-            columns=["instrument_id", "ts_event", "ts_event_ns", "bid", "ask", "bid_size", "ask_size"],
-            format="binary",
-        )
-        copy_seconds = time.perf_counter() - copy_started
-    return IngestResult(
-        info.instrument_id, len(quotes), int(status.split()[-1]), first, last, made, 0, copy_seconds
+    return IngestResult(info.instrument_id, len(quotes), deleted, first, last, made, 0, copy_seconds)
+
+
+async def _replace_span(
+    conn: asyncpg.Connection,
+    info: InstrumentInfo,
+    table: str,
+    columns: list[str],
+    payload: bytes,
+    first: datetime,
+    last: datetime,
+    timescale: bool,
+) -> tuple[int, int, float]:
+    """Inside the caller's transaction: make partitions, drop the instrument's rows in [first, last]
+    (re-ingesting a file replaces it) and COPY the new ones. Returns (partitions made, rows deleted,
+    COPY seconds). The table's second column is its time column."""
+    await register_instrument(conn, info)
+    made = 0 if timescale else await ensure_partitions(conn, table, first, last)
+    status = await conn.execute(
+        f"delete from {table} where instrument_id = $1 and {columns[1]} >= $2 and {columns[1]} <= $3",
+        info.instrument_id,
+        first,
+        last,
     )
+    copy_started = time.perf_counter()
+    await conn.copy_to_table(table, source=io.BytesIO(payload), columns=columns, format="binary")
+    return made, int(status.split()[-1]), time.perf_counter() - copy_started
