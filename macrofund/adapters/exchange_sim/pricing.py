@@ -15,14 +15,12 @@ import math
 from decimal import Decimal
 from typing import Protocol
 
-from macrofund.venues.impact import AlmgrenChriss
 from macrofund.venues.sim.config import FillModelSettings, ImpactParams
 from macrofund.venues.sim.levels import adverse_levels
 
 __all__ = ["AlmgrenChrissPricing", "Level", "Pricing", "TouchPricing"]
 
 Level = tuple[Decimal, int]  # (price, lots)
-_NS_PER_HOUR = 3_600_000_000_000
 
 
 class Pricing(Protocol):
@@ -65,16 +63,8 @@ class AlmgrenChrissPricing:
     """One instrument's Almgren-Chriss pricing and permanent-impact state (see the module docstring)."""
 
     def __init__(self, params: ImpactParams, settings: FillModelSettings) -> None:
-        self._model = AlmgrenChriss(
-            sigma=params.sigma,
-            eta=params.eta,
-            gamma=params.gamma,
-            epsilon=params.epsilon,
-            beta=params.beta,
-            alpha=params.alpha,
-        )
-        horizon_ns = settings.market_order_horizon.total_seconds() * 1e9
-        self._tau = horizon_ns / (params.trading_day_hours * _NS_PER_HOUR)
+        self._model = params.model()
+        self._tau = params.in_trading_days(settings.market_order_horizon.total_seconds() * 1e9)
         self._half_life_ns = settings.permanent_impact_half_life.total_seconds() * 1e9
         self._max_levels = settings.max_levels
         self._offset = 0.0  # price units, signed

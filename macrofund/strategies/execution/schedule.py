@@ -50,14 +50,7 @@ class SlicePlan:
 
 def model_for(params: ImpactParams) -> AlmgrenChriss:
     """The impact model of an instrument's parameters."""
-    return AlmgrenChriss(
-        sigma=params.sigma,
-        eta=params.eta,
-        gamma=params.gamma,
-        epsilon=params.epsilon,
-        beta=params.beta,
-        alpha=params.alpha,
-    )
+    return params.model()
 
 
 def horizon_in_days(horizon_ns: int, trading_day_hours: float) -> float:

@@ -8,12 +8,15 @@ quote units per contract, time in trading days of ``trading_day_hours`` hours.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from macrofund.config.base import FrozenModel
 from macrofund.errors import ConfigError
+
+if TYPE_CHECKING:
+    from macrofund.venues.impact import AlmgrenChriss
 
 
 class ImpactParams(FrozenModel):
@@ -27,6 +30,23 @@ class ImpactParams(FrozenModel):
     alpha: float = Field(default=1.0, gt=0)  # permanent impact exponent
     trading_day_hours: float = Field(default=23.0, gt=0, le=24)
     daily_volume: float | None = Field(default=None, gt=0)  # informational: what the calibration saw
+
+    def model(self) -> AlmgrenChriss:
+        """The impact model these parameters describe (one place builds it: fill model, venue, algorithm)."""
+        from macrofund.venues.impact import AlmgrenChriss
+
+        return AlmgrenChriss(
+            sigma=self.sigma,
+            eta=self.eta,
+            gamma=self.gamma,
+            epsilon=self.epsilon,
+            beta=self.beta,
+            alpha=self.alpha,
+        )
+
+    def in_trading_days(self, duration_ns: float) -> float:
+        """A duration in the model's time unit: trading days of ``trading_day_hours`` hours."""
+        return duration_ns / (self.trading_day_hours * 3_600_000_000_000)
 
 
 class FillModelSettings(FrozenModel):

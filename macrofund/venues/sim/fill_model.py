@@ -37,11 +37,9 @@ from nautilus_trader.model.orders import Order
 from pydantic import ValidationError
 
 from macrofund.errors import ConfigError
-from macrofund.venues.impact import AlmgrenChriss
 from macrofund.venues.sim.config import ImpactParams
 from macrofund.venues.sim.levels import adverse_levels
 
-_NS_PER_HOUR = 3_600_000_000_000
 # Books cached per instrument (by side, levels and sizes): prices and order sizes recur constantly, so
 # most orders reuse a book built earlier; the bound only keeps a trending multi-year run from growing it.
 _CACHE_LIMIT = 4096
@@ -90,15 +88,8 @@ class InstrumentImpact:
         max_levels: int,
     ) -> None:
         self._instrument_id = instrument.id
-        self._model = AlmgrenChriss(
-            sigma=params.sigma,
-            eta=params.eta,
-            gamma=params.gamma,
-            epsilon=params.epsilon,
-            beta=params.beta,
-            alpha=params.alpha,
-        )
-        self._tau_days = horizon_ns / (params.trading_day_hours * _NS_PER_HOUR)
+        self._model = params.model()
+        self._tau_days = params.in_trading_days(horizon_ns)
         self._half_life_ns = float(half_life_ns)
         self._max_levels = max_levels
         self._tick_raw: int = instrument.price_increment.raw
