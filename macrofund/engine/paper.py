@@ -630,9 +630,9 @@ def run_paper(
         try:
             paper = _build_node(config, run_id, out, seed, loop, venue_side)
         except BaseException:
-            if session == 1:  # nothing ran: leave no half-made run, so the run id can be used again
-                for component in components:
-                    component.close()
+            # Nothing ran (``_build_node`` already closed what it installed): leave no half-made run,
+            # so the run id can be used again.
+            if session == 1:
                 shutil.rmtree(out, ignore_errors=True)
             raise
         components = paper.components
