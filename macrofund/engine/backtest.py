@@ -150,7 +150,11 @@ def build_backtest(
         config=BacktestEngineConfig(
             trader_id=TraderId(config.run.trader_id),
             logging=logging_config(config.run.log_level),
-            risk_engine=RiskEngineConfig(),
+            risk_engine=RiskEngineConfig(
+                # Nautilus's own throttle, the same in every mode (docs/risk.md)
+                max_order_submit_rate=config.risk.engine_max_order_submit_rate,
+                max_order_modify_rate=config.risk.engine_max_order_modify_rate,
+            ),
         )
     )
     handle = KernelHandle(

@@ -403,7 +403,11 @@ def _build_node(
         trader_id=TraderId(config.run.trader_id),
         logging=logging_config(config.run.log_level),
         data_engine=LiveDataEngineConfig(),
-        risk_engine=LiveRiskEngineConfig(),
+        risk_engine=LiveRiskEngineConfig(
+            # Nautilus's own throttle, the same in every mode (docs/risk.md)
+            max_order_submit_rate=config.risk.engine_max_order_submit_rate,
+            max_order_modify_rate=config.risk.engine_max_order_modify_rate,
+        ),
         # The sandbox reports nothing to reconcile (a resumed paper session is seeded from PostgreSQL);
         # a real venue is asked for its orders at start-up.
         exec_engine=LiveExecEngineConfig(reconciliation=venue_side.reconciliation),

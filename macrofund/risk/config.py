@@ -27,6 +27,25 @@ _SCOPE = re.compile(r"^(all|account:[A-Za-z0-9_-]+|strategy:[A-Za-z0-9_.-]+|inst
 
 SCOPE_HELP = "'all', 'account:<venue>', 'strategy:<strategy id>' or 'instrument:<instrument id>'"
 
+# NautilusTrader's own throttle format: "<count>/<HH:MM:SS>" (its RiskEngineConfig default "100/00:00:01").
+_ENGINE_RATE = re.compile(r"^([0-9]+)/([0-9]{2}):([0-5][0-9]):([0-5][0-9])$")
+NAUTILUS_DEFAULT_RATE = "100/00:00:01"
+
+
+def check_engine_rate(value: str) -> str:
+    """Return ``value`` if Nautilus's RiskEngine can use it as a rate ('N/HH:MM:SS', N > 0, interval > 0).
+
+    Checked here because Nautilus parses it only when the node is built, with a bare ``ValueError``
+    (or, for '100/1s', a silently different interval) instead of a config error naming the key.
+    """
+    match = _ENGINE_RATE.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not 'N/HH:MM:SS' (orders per interval, e.g. '100/00:00:01')")
+    count, hours, minutes, seconds = (int(g) for g in match.groups())
+    if count <= 0 or hours * 3600 + minutes * 60 + seconds <= 0:
+        raise ValueError(f"{value!r}: the count and the interval must both be positive")
+    return value
+
 
 def _duration(value: object) -> timedelta:
     # Imported here: the run config imports this module.
@@ -199,6 +218,16 @@ class RiskConfig(FrozenModel):
     # Sim-time interval of the loss re-check that pulls the kill switch between orders and fills
     # (only for accounts with kill_on_loss_limit; denials are decided at order time regardless).
     loss_check_interval: timedelta = timedelta(minutes=5)
+    # NautilusTrader's RiskEngine throttle, applied after our chain in every mode (also with
+    # enabled = false): orders past it are denied "Exceeded MAX_ORDER_SUBMIT_RATE". Its default suits
+    # one strategy; a burst-heavy node (or the live benchmark) raises it. 'N/HH:MM:SS'.
+    engine_max_order_submit_rate: str = NAUTILUS_DEFAULT_RATE
+    engine_max_order_modify_rate: str = NAUTILUS_DEFAULT_RATE
+
+    @field_validator("engine_max_order_submit_rate", "engine_max_order_modify_rate")
+    @classmethod
+    def _engine_rate(cls, value: str) -> str:
+        return check_engine_rate(value)
 
     @field_validator("loss_check_interval", mode="before")
     @classmethod
