@@ -389,13 +389,19 @@ def _build_node(
     seed: list[Any],
     loop: asyncio.AbstractEventLoop,
     venue_side: VenueSide = PAPER_VENUES,
+    *,
+    strategies: list[Any] | None = None,
+    market_data: bool = True,
 ) -> _PaperNode:
+    """The node of a paper/live run. ``strategies`` replaces the config's (the order ticket's desk);
+    ``market_data=False`` builds it without the feed (a ticket must trade with no market data)."""
     instruments = build_instruments(config)
-    strategies = [
-        build_strategy(s.path, s.config, s.config_class, config.source.parent if config.source else None)
-        for s in config.strategies
-    ]
-    feed = _feed_clients(config, instruments)
+    if strategies is None:
+        strategies = [
+            build_strategy(s.path, s.config, s.config_class, config.source.parent if config.source else None)
+            for s in config.strategies
+        ]
+    feed = _feed_clients(config, instruments) if market_data else {}
     ids = list(instruments)
     venue_clients = venue_side.exec_clients(config, ids)
     exec_clients = {name: cfg for name, (cfg, _) in venue_clients.items()}

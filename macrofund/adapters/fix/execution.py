@@ -8,9 +8,11 @@ callbacks and become Nautilus order events. The venue subclasses (``B3ExecutionC
 
 Identity: ClOrdID (11) of a NewOrderSingle is the Nautilus ``ClientOrderId``. Cancels and replaces
 need a fresh ClOrdID each; the client maps them back to the order and tracks the ClOrdID of the last
-accepted replace (the next request's OrigClOrdID 41). Nothing is ever re-sent on our initiative: after
-a reconnect the session layer recovers lost messages by ResendRequest (PossDup, de-duplicated by
-ExecID), and at start-up ``generate_order_status_reports`` only *asks* the venue about orders.
+accepted replace (the next request's OrigClOrdID 41); a ``CancelOrder``/``ModifyOrder`` may dictate
+its request's ClOrdID with ``params={"cl_ord_id": ...}`` (certification scripts name every identifier).
+Nothing is ever re-sent on our initiative: after a reconnect the session layer recovers lost messages
+by ResendRequest (PossDup, de-duplicated by ExecID), and at start-up ``generate_order_status_reports``
+only *asks* the venue about orders.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ from macrofund.adapters.fix.translate import (
     parse_execution_report,
     report_to_event_kind,
 )
+from macrofund.adapters.fix.wire import SessionEvent, report_topic, session_topic, wire_report
 from macrofund.errors import ConfigError
 from macrofund.venues.contracts import futures_contract
 
@@ -194,6 +197,7 @@ class _SessionCallbacks(FixApplication):
 
     def on_logout(self, session: FixSession, text: str) -> None:
         self._client._last_logout_text = text
+        self._client._publish_session("logout", text)
 
     def on_disconnect(self, session: FixSession, reason: str) -> None:
         self._client._on_session_lost(reason)
@@ -257,6 +261,8 @@ class FixExecutionClient(LiveExecutionClient):
         self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
         # mass cancels asked for while the session was down: sent first thing at the next logon
         self._pending_mass_cancels: list[tuple[InstrumentId | None, OrderSide]] = []
+        self._report_topic = report_topic(self.id.value)
+        self._session_topic = session_topic(self.id.value)
 
     # -- venue hooks -------------------------------------------------------------------------------
 
@@ -314,6 +320,7 @@ class FixExecutionClient(LiveExecutionClient):
             self._initiator = None
 
     def _on_logon(self) -> None:
+        self._publish_session("reconnect" if self._lost_session else "logon", "")
         if self._lost_session and self._fix_config.cancel_on_reconnect:
             self._log.warning(
                 "FIX session back after a loss: cancelling all working orders (cancel_on_reconnect)"
@@ -325,6 +332,7 @@ class FixExecutionClient(LiveExecutionClient):
         self._lost_session = False
 
     def _on_session_lost(self, reason: str) -> None:
+        self._publish_session("disconnect", reason)
         if self._stopping:
             self._log.info(f"FIX session closed: {reason}")
             return
@@ -333,11 +341,47 @@ class FixExecutionClient(LiveExecutionClient):
 
     def _on_session_reject(self, reject: FixReject) -> None:
         self._log.error(f"FIX reject from the venue: {reject}")
+        self._publish_session(
+            "reject",
+            reject.text or "",
+            {
+                "MsgType": reject.message.msg_type, "RefSeqNum": reject.ref_seq_num,
+                "RefMsgType": reject.ref_msg_type, "RefTagID": reject.ref_tag,
+                "RejectReason": reject.reason, "BusinessRejectRefID": reject.ref_id,
+            },
+        )  # fmt: skip
+
+    # -- the wire view (``macrofund.adapters.fix.wire``): built only when someone listens -------------
+
+    def _publish_session(self, kind: str, reason: str, detail: dict[str, Any] | None = None) -> None:
+        if self._msgbus.has_subscribers(self._session_topic):
+            name = self._session_config.name
+            event = SessionEvent(kind, name, reason, self._clock.timestamp_ns(), detail or {})
+            self._msgbus.publish(self._session_topic, event)
+
+    def _publish_report(self, message: FixMessage, order: Order) -> None:
+        if self._msgbus.has_subscribers(self._report_topic):
+            report = wire_report(message, order.client_order_id.value, self._clock.timestamp_ns())
+            self._msgbus.publish(self._report_topic, report)
 
     # -- commands ----------------------------------------------------------------------------------
 
     def _next_id(self, kind: str) -> str:
         return f"{kind}{self._request_prefix}-{next(self._ids)}"
+
+    def _request_id(self, kind: str, params: Mapping[str, Any] | None) -> tuple[str, str | None]:
+        """The ClOrdID of a cancel/replace: the command's ``params["cl_ord_id"]``, else a fresh one.
+
+        Returns ``(id, problem)``: a dictated id that is already in use is refused (a venue rejects a
+        duplicate ClOrdID, and it would no longer identify one request).
+        """
+        dictated = (params or {}).get("cl_ord_id")
+        if dictated is None:
+            return self._next_id(kind), None
+        wire = str(dictated)
+        if wire in self._requests or self._cache.order(ClientOrderId(wire)) is not None:
+            return wire, f"ClOrdID {wire} is already in use; request not sent"
+        return wire, None
 
     def _logged_on(self) -> FixSession | None:
         session = self.session
@@ -376,18 +420,18 @@ class FixExecutionClient(LiveExecutionClient):
         if order is None:
             self._log.warning(f"cancel: {command.client_order_id} is not in the cache")
             return
-        self._cancel(order)
+        self._cancel(order, command.params)
 
-    def _cancel(self, order: Order) -> None:
+    def _cancel(self, order: Order, params: Mapping[str, Any] | None = None) -> None:
         now = self._clock.timestamp_ns()
         session = self._logged_on()
-        if session is None:
+        request_id, problem = self._request_id("C", params)
+        if session is None or problem is not None:
             self.generate_order_cancel_rejected(
                 order.strategy_id, order.instrument_id, order.client_order_id, order.venue_order_id,
-                f"{self.id}: FIX session not logged on; cancel not sent", now,
+                problem or f"{self.id}: FIX session not logged on; cancel not sent", now,
             )  # fmt: skip
             return
-        request_id = self._next_id("C")
         self._requests[request_id] = order.client_order_id
         orig = self._wire_ids.get(order.client_order_id)
         session.send(order_cancel_request(order, self.profile, request_id, now, orig_cl_ord_id=orig))
@@ -399,11 +443,10 @@ class FixExecutionClient(LiveExecutionClient):
             return
         now = self._clock.timestamp_ns()
         session = self._logged_on()
-        reason: str | None = None
+        request_id, reason = self._request_id("R", command.params)
         if session is None:
             reason = f"{self.id}: FIX session not logged on; modify not sent"
-        else:
-            request_id = self._next_id("R")
+        elif reason is None:
             try:
                 message = order_cancel_replace_request(
                     order, self.profile, request_id, now,
@@ -559,11 +602,11 @@ class FixExecutionClient(LiveExecutionClient):
     def _on_message(self, message: FixMessage) -> None:
         try:
             if message.msg_type == "8" and message.get(150) == ExecKind.ORDER_STATUS.value:
-                self._on_status_answer(parse_execution_report(message), message.get(790))
+                self._on_status_answer(parse_execution_report(message), message)
             elif message.msg_type == "8":
                 self._on_execution_report(parse_execution_report(message), message)
             elif message.msg_type == "9":
-                self._on_cancel_reject(parse_cancel_reject(message))
+                self._on_cancel_reject(parse_cancel_reject(message), message)
             elif message.msg_type == "r":
                 self._log.info(f"mass cancel {message.get(11)} answered: 531={message.get(531)} "
                                f"58={message.get(58) or '-'}")  # fmt: skip
@@ -624,9 +667,13 @@ class FixExecutionClient(LiveExecutionClient):
         )  # fmt: skip
         self._send_order_status_report(report)
 
-    def _on_status_answer(self, view: ExecutionReportView, request_id: str | None) -> None:
+    def _on_status_answer(self, view: ExecutionReportView, message: FixMessage) -> None:
         """Resolve the OrderStatusRequest this answer (150=I) is for: by 790, else by ClOrdID."""
-        entry = self._status_waiters.get(request_id or "")
+        if self._msgbus.has_subscribers(self._report_topic):
+            order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id, view.order_id)
+            if order is not None:
+                self._publish_report(message, order)
+        entry = self._status_waiters.get(message.get(790) or "")
         if entry is None:
             entry = next((e for e in self._status_waiters.values() if e[0] == view.cl_ord_id), None)
         if entry is not None and not entry[1].done():
@@ -638,6 +685,7 @@ class FixExecutionClient(LiveExecutionClient):
             self._on_unknown_order(view, message)
             return
         self._track(order)
+        self._publish_report(message, order)
         kind = report_to_event_kind(view)
         now = self._clock.timestamp_ns()
         ts = view.transact_time_ns or now
@@ -729,12 +777,13 @@ class FixExecutionClient(LiveExecutionClient):
             venue_order_id != order.venue_order_id,
         )  # fmt: skip
 
-    def _on_cancel_reject(self, view: CancelRejectView) -> None:
+    def _on_cancel_reject(self, view: CancelRejectView, message: FixMessage) -> None:
         order = self._order_for(view.cl_ord_id, view.orig_cl_ord_id, view.order_id)
         self._pending_modify.pop(view.cl_ord_id, None)
         if order is None:
             self._log.warning(f"OrderCancelReject for an unknown order: 11={view.cl_ord_id} ({view.reason})")
             return
+        self._publish_report(message, order)
         venue_order_id = VenueOrderId(view.order_id) if view.order_id else order.venue_order_id
         ts = view.transact_time_ns or self._clock.timestamp_ns()
         ids = (order.strategy_id, order.instrument_id, order.client_order_id, venue_order_id)
