@@ -64,3 +64,40 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliResult, Ru
     result = run_cli("run", "--mode", "backtest", "--output-dir", str(out), "--run-id", "default")
     assert result.code == 0, result.stderr
     return result, read_outputs(out / "default")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_exchange_sim(venue: str, state_dir: Path, password_env: str) -> tuple[subprocess.Popen[str], int]:
+    """``macrofund exchange-sim --venue <venue>`` on a free port, with the packaged config; waits for it."""
+    import socket
+    import time
+
+    from tests.fixtures.servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "macrofund", "exchange-sim", "--venue", venue, "--port", str(port)),
+            *(
+                "--config",
+                str(ROOT / "configs" / f"exchange-sim-{venue}.toml"),
+                "--state-dir",
+                str(state_dir),
+            ),
+        ],
+        env={**os.environ, password_env: "local-only"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, port
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"exchange-sim did not start: {proc.stderr.read() if proc.stderr else ''}")
+        time.sleep(0.1)
