@@ -10,7 +10,7 @@ Installed whenever ``storage.database_url`` is set, identically in every mode.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,8 +50,9 @@ from macrofund.storage.writer import ConnectionTask, PersistenceWriter
 if TYPE_CHECKING:
     from macrofund.engine.components import KernelHandle
 
-# Queue item kinds (first element of each queued tuple).
-_ORDER, _POSITION, _ACCOUNT, _ROW, _TASK = range(5)
+# Queue item kinds (first element of each queued tuple). A _UNIT holds an OrderFilled and the position
+# events it caused: the writer takes queue items whole, so a fill and its position change share a batch.
+_ORDER, _POSITION, _ACCOUNT, _ROW, _TASK, _UNIT = range(6)
 ORDER_ITEM = _ORDER  # (ORDER_ITEM, event, OrderState | None, seq): what the bus handler queues
 
 PnlKey = tuple[str, str, str]  # account, strategy, instrument
@@ -105,6 +106,12 @@ class PersistenceComponent:
         self._currency: dict[PnlKey, str] = {}
         self._unwritten = 0
         self._ended = False
+        # The fill being handled: Nautilus publishes OrderFilled, then (same call) the account state and
+        # the position events it caused (two on a flip). They are queued as one item once the position
+        # quantities add up to the fill's (or when an unrelated event arrives), so a batch, and so what
+        # a crash leaves behind, never holds a fill without its position change.
+        self._unit: list[Any] = []
+        self._unit_left = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------
 
@@ -119,6 +126,7 @@ class PersistenceComponent:
 
     def on_run_end(self, ts_ns: int) -> None:
         """Final P&L snapshot and unrealised marks, mark the run finished, wait for the last write."""
+        self._queue_unit()
         self.snapshot_pnl(ts_ns)
         for position in self._cache.positions_open():
             unrealized = self._unrealized(position)
@@ -158,6 +166,7 @@ class PersistenceComponent:
 
     def close(self) -> None:
         """Write what is still queued and stop the writer thread."""
+        self._queue_unit()
         self._unwritten = self._writer.close()
 
     @property
@@ -166,11 +175,22 @@ class PersistenceComponent:
 
     # -- bus handlers (engine thread: read, queue, return) ------------------------------------------
 
+    def _put(self, item: Any) -> None:
+        """Queue ``item`` after the open fill unit, which nothing that follows can belong to."""
+        if self._unit:
+            self._queue_unit()
+        self._writer.put(item)
+
+    def _queue_unit(self) -> None:
+        if self._unit:
+            unit, self._unit = self._unit, []
+            self._writer.put(unit[0] if len(unit) == 1 else (_UNIT, unit))
+
     def _on_order_event(self, event: OrderEvent) -> None:
         state: OrderState | None
         if type(event) is OrderInitialized:
             # Published by the strategy before the order reaches the cache: the event is the state.
-            self._writer.put((_ORDER, event, None, 1))
+            self._put((_ORDER, event, None, 1))
             return
         order = self._cache.order(event.client_order_id)
         if order is None:  # purged or never cached: still keep the event, with our own sequence
@@ -180,7 +200,12 @@ class PersistenceComponent:
         else:
             seq = order.event_count
             state = capture_order_state(order, seq, with_static=seq == 1)
-        self._writer.put((_ORDER, event, state, seq))
+        if type(event) is OrderFilled and event.position_id is not None:
+            self._queue_unit()
+            self._unit = [(_ORDER, event, state, seq)]
+            self._unit_left = event.last_qty.raw
+        else:
+            self._put((_ORDER, event, state, seq))
 
     def _on_position_event(self, event: PositionEvent) -> None:
         # Engine order is the truth within a process; across a restart ts_last orders states first.
@@ -193,10 +218,19 @@ class PersistenceComponent:
             self._closed_realized[key] += event.realized_pnl.as_decimal()
         else:
             self._open[key][event.position_id.value] = event
-        self._writer.put((_POSITION, event, seq))
+        if self._unit:
+            self._unit.append((_POSITION, event, seq))
+            self._unit_left -= event.last_qty.raw
+            if self._unit_left <= 0:
+                self._queue_unit()
+        else:
+            self._writer.put((_POSITION, event, seq))
 
     def _on_account_state(self, event: AccountState) -> None:
-        self._writer.put((_ACCOUNT, event))
+        if self._unit:  # the portfolio books the fill on the account between the fill and its position
+            self._unit.append((_ACCOUNT, event))
+        else:
+            self._writer.put((_ACCOUNT, event))
 
     # -- timers and end of run ----------------------------------------------------------------------
 
@@ -207,7 +241,7 @@ class PersistenceComponent:
         async def write(conn: asyncpg.Connection) -> None:
             await write_instruments(conn, run_id, instruments)
 
-        self._writer.put((_TASK, write))
+        self._put((_TASK, write))
 
     def snapshot_pnl(self, ts_ns: int) -> None:
         """One ``pnl_snapshots`` row per (account, strategy, instrument) that ever held a position."""
@@ -237,7 +271,7 @@ class PersistenceComponent:
                 realized + unrealized,
                 when,
             )
-            self._writer.put((_ROW, "pnl_snapshots", row))
+            self._put((_ROW, "pnl_snapshots", row))
 
     def _unrealized(self, position: Position) -> Decimal | None:
         price = self._mark_price(position.instrument_id, position.side)
@@ -276,6 +310,14 @@ class PersistenceComponent:
         return build_batch(self.run_id, items)
 
 
+def _opened_units(items: Sequence[Any]) -> Iterator[Any]:
+    for item in items:
+        if item[0] == _UNIT:
+            yield from item[1]
+        else:
+            yield item
+
+
 def build_batch(run_id: str, items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
     """Turn queued items into one batch of rows (writer thread). Keeps one ``orders``/``positions`` row
     per key: the newest state, with what only older states knew merged in."""
@@ -293,7 +335,7 @@ def build_batch(run_id: str, items: Sequence[Any]) -> tuple[Batch, list[Connecti
         if prev is None or (row[17], row[18]) >= (prev[17], prev[18]):
             positions[key] = row
 
-    for item in items:
+    for item in _opened_units(items):
         kind = item[0]
         if kind == _ORDER:
             _, event, state, seq = item

@@ -135,14 +135,6 @@ def rebuilt_and_replayed(dsn: str) -> tuple[list, list]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known defect (issue 5 reopened): two NETTING position lifecycles opened in the same nanosecond "
-        "share the positions key (run_id, position_id, ts_opened), so when the kill lands right after "
-        "such a flip the rebuilt net position can disagree with the stored fills (1 in ~7 runs)"
-    ),
-)
 def test_sigkill_mid_run_leaves_a_consistent_prefix_and_a_restart_completes_it(
     postgres_dsn: str, tmp_path: Path
 ) -> None:

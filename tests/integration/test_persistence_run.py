@@ -173,3 +173,49 @@ def test_run_is_recorded_finished_with_pnl_snapshots_and_balances(stored_run: tu
     assert balances[0]["n"] > 0
     [instrument] = fetch(dsn, "select instrument_id, multiplier from instruments where run_id = 'db-run'")
     assert instrument["instrument_id"] == "6EH4.CME" and instrument["multiplier"] == Decimal(125000)
+
+
+def test_every_batch_holds_each_fill_with_the_position_change_it_caused(
+    postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hard kill loses at most the last batch; it must never store a fill without its position
+    change (the rebuilt position would disagree with the stored fills). The smallest batches make
+    the writer cut the event stream every hundred items, wherever that falls."""
+    from nautilus_trader.model.events import OrderFilled
+    from nautilus_trader.model.events.position import PositionEvent
+
+    from macrofund.storage import persistence
+
+    batches: list[list[Any]] = []
+    real_build = persistence.build_batch
+
+    def recording_build(run_id: str, items: Any) -> Any:
+        batches.append(list(persistence._opened_units(items)))
+        return real_build(run_id, items)
+
+    monkeypatch.setattr(persistence, "build_batch", recording_build)
+    config = load_run_config(
+        default_config_path(),
+        {
+            "run.run_id": "batches",
+            "run.output_dir": str(tmp_path),
+            "storage.database_url": postgres_dsn,
+            "storage.flush_interval": "1ms",
+            "storage.batch_max": 100,
+        },
+    )
+    run(config)
+    assert len(batches) > 20
+    fills = 0
+    for batch in batches:
+        unmatched: dict[str, int] = {}
+        for item in batch:
+            event = item[1]
+            if isinstance(event, OrderFilled):
+                fills += 1
+                assert not any(unmatched.values()), "a fill before the previous one's position change"
+                unmatched[event.position_id.value] = event.last_qty.raw
+            elif isinstance(event, PositionEvent):
+                unmatched[event.position_id.value] -= event.last_qty.raw
+        assert not any(unmatched.values()), "a batch ends between a fill and its position change"
+    assert fills > 100
