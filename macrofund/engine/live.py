@@ -2,8 +2,9 @@
 
 Everything else (data feed, strategies, risk, kill switch, audit, persistence, run outputs, the
 console view, signal handling) is the same assembly as paper (``macrofund.engine.paper``); only the
-execution clients differ, and a real venue is reconciled with at start-up instead of being seeded from
-our database.
+execution clients differ, and the venue is reconciled with: at start-up, about every order the node
+knows to be working (a restarted session first puts them back from our PostgreSQL records, see
+``macrofund.engine.restore``), and every ``OPEN_ORDER_CHECK_SECS`` while running.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from macrofund.config.run_config import RunConfig, VenueConfig
 from macrofund.engine.paper import VenueSide, run_paper
+from macrofund.engine.restore import restore_working_orders
 from macrofund.errors import ConfigError
 
 
@@ -54,8 +56,21 @@ def _fix_clients(config: RunConfig, instrument_ids: list[str]) -> dict[str, tupl
     return {v.name: _fix_client(v, instrument_ids) for v in config.venues}
 
 
+#: How often Nautilus re-asks the venue about every open order while running (one OrderStatusRequest
+#: each): catches a report the session never delivered (e.g. a fill the venue sent while our process
+#: stalled past the resend window). Start-up reconciliation runs regardless.
+OPEN_ORDER_CHECK_SECS = 30.0
+
 LIVE_VENUES = VenueSide(
-    exec_clients=_fix_clients, inline_venue_events=False, reconciliation=True, resume_from_database=False
+    exec_clients=_fix_clients,
+    inline_venue_events=False,
+    reconciliation=True,
+    # A restart (after a crash too) resumes the run from our PostgreSQL records: positions and
+    # balances as in paper, plus the working orders, which reconciliation then checks at the venue.
+    # Not Nautilus's Redis cache: its 1.221 reload crashes after a NETTING flip (#3081).
+    resume_from_database=True,
+    restore_orders=restore_working_orders,
+    open_check_interval_secs=OPEN_ORDER_CHECK_SECS,
 )
 
 

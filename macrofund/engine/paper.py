@@ -358,6 +358,11 @@ class VenueSide:
     inline_venue_events: bool
     reconciliation: bool
     resume_from_database: bool
+    # live: a resumed session puts its working orders back from PostgreSQL so reconciliation asks the
+    # venue about them (``macrofund.engine.restore``); paper: None (the sandbox's book is gone).
+    restore_orders: Callable[[Any, dict[str, Instrument], str, str], Any] | None = None
+    # live: Nautilus re-asks the venue about open orders every this many seconds (None: start-up only).
+    open_check_interval_secs: float | None = None
 
 
 def _sandbox_clients(config: RunConfig, instrument_ids: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -416,7 +421,10 @@ def _build_node(
         ),
         # The sandbox reports nothing to reconcile (a resumed paper session is seeded from PostgreSQL);
         # a real venue is asked for its orders at start-up.
-        exec_engine=LiveExecEngineConfig(reconciliation=venue_side.reconciliation),
+        exec_engine=LiveExecEngineConfig(
+            reconciliation=venue_side.reconciliation,
+            open_check_interval_secs=venue_side.open_check_interval_secs,
+        ),
         data_clients={name: cfg for name, (cfg, _) in feed.items()},
         exec_clients=exec_clients,  # type: ignore[arg-type]
         timeout_connection=10.0,
@@ -646,6 +654,11 @@ def run_paper(
                 shutil.rmtree(out, ignore_errors=True)
             raise
         components = paper.components
+        if session > 1 and venue_side.restore_orders is not None:
+            restored = venue_side.restore_orders(paper.node, paper.instruments, dsn, run_id)
+            notice(f"restored {len(restored.restored)} working order(s) to reconcile with the venue")
+            if resume is not None:
+                resume.lost_orders = list(restored.skipped)
         start_ns = time.time_ns()
         started = time.perf_counter()
         why = loop.run_until_complete(

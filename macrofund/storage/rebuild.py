@@ -102,16 +102,28 @@ async def open_orders(conn: asyncpg.Connection, run_id: str) -> list[OpenOrder]:
 
 
 async def net_positions(conn: asyncpg.Connection, run_id: str) -> list[NetPosition]:
-    """Net positions per (strategy, instrument) from the stored position lifecycles."""
+    """Net positions per (strategy, instrument) from the stored position lifecycles.
+
+    Only the latest lifecycle of each position id counts for the quantity: a resumed session re-opens
+    a carried-over position as a new lifecycle (``paper._seed_positions``), so the previous session's
+    row of the same position is superseded, not added (realised P&L still sums over every lifecycle).
+    """
     rows = await conn.fetch(
-        "select strategy_id, instrument_id, currency, "
-        " sum(signed_qty) filter (where side <> 'FLAT') as net_qty, "
-        " sum(avg_px_open * quantity) filter (where side <> 'FLAT') as open_notional, "
-        " sum(quantity) filter (where side <> 'FLAT') as open_qty, "
-        " sum(realized_pnl) as realized_pnl, "
-        " max(position_id) filter (where side <> 'FLAT') as position_id, max(account_id) as account_id "
-        "from positions where run_id = $1 group by strategy_id, instrument_id, currency "
-        "order by instrument_id, strategy_id",
+        "with latest as ("
+        " select distinct on (position_id) position_id, strategy_id, instrument_id, currency, side, "
+        " signed_qty, quantity, avg_px_open from positions where run_id = $1 "
+        " order by position_id, ts_opened desc, last_seq desc), "
+        "totals as (select strategy_id, instrument_id, currency, sum(realized_pnl) as realized_pnl, "
+        " max(account_id) as account_id from positions where run_id = $1 "
+        " group by strategy_id, instrument_id, currency) "
+        "select t.strategy_id, t.instrument_id, t.currency, t.realized_pnl, t.account_id, "
+        " sum(l.signed_qty) filter (where l.side <> 'FLAT') as net_qty, "
+        " sum(l.avg_px_open * l.quantity) filter (where l.side <> 'FLAT') as open_notional, "
+        " sum(l.quantity) filter (where l.side <> 'FLAT') as open_qty, "
+        " max(l.position_id) filter (where l.side <> 'FLAT') as position_id "
+        "from totals t left join latest l using (strategy_id, instrument_id, currency) "
+        "group by t.strategy_id, t.instrument_id, t.currency, t.realized_pnl, t.account_id "
+        "order by t.instrument_id, t.strategy_id",
         run_id,
     )
     out = []

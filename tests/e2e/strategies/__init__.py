@@ -1,0 +1,1 @@
+"""Strategies written for the end-to-end tests (not examples for users)."""
