@@ -102,6 +102,8 @@ __all__ = ["ContractInstrumentProvider", "FixExecClientConfig", "FixExecutionCli
 M = TypeVar("M", bound=BaseModel)
 
 _LIQUIDITY = {"1": LiquiditySide.MAKER, "2": LiquiditySide.TAKER}
+# An order the venue's 150=0 still applies to (RELEASED: an emulated order on its way out).
+_AWAITING_ACK = frozenset({OrderStatus.INITIALIZED, OrderStatus.RELEASED, OrderStatus.SUBMITTED})
 
 
 def validated(model: type[M], data: Mapping[str, Any], where: str) -> M:
@@ -692,7 +694,10 @@ class FixExecutionClient(LiveExecutionClient):
         venue_order_id = VenueOrderId(view.order_id)
         ids = (order.strategy_id, order.instrument_id, order.client_order_id)
         if kind == EventKind.ACCEPTED:
-            if order.status == OrderStatus.SUBMITTED:
+            # Not yet SUBMITTED in the cache is normal: our OrderSubmitted may still wait in the live
+            # engine's event queue when a fast venue's 150=0 is read. The queue keeps the two in order;
+            # dropping the ack here left the order SUBMITTED until the in-flight check, ~10 s later.
+            if order.status in _AWAITING_ACK:
                 self.generate_order_accepted(*ids, venue_order_id, ts)
         elif kind == EventKind.REJECTED:
             reason = view.text or (
