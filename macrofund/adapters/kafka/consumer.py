@@ -45,12 +45,12 @@ class Deduplicator:
 
     def accept(self, key: bytes, decoded: Decoded) -> bool:
         """Whether ``decoded`` is new (and remember it); duplicates are counted."""
-        ident = (decoded.stream, key, decoded.kind)
-        last = self._last.get(ident, 0)
-        if decoded.seq <= last:
+        _, kind, stream, seq = decoded
+        ident = (stream, key, kind)
+        if seq <= self._last.get(ident, 0):
             self.duplicates += 1
             return False
-        self._last[ident] = decoded.seq
+        self._last[ident] = seq
         return True
 
 
@@ -210,30 +210,37 @@ class MarketDataConsumer:
             consumer.close()
 
     def _handle(self, messages: list[Any]) -> None:
+        # Runs once per message on a thread that shares the GIL with the node: keep the loop lean. The
+        # batch was fetched at one moment, so its messages share one ts_init.
         counters = self.counters
         keys = self.settings.keys
+        ts_init = self._now_ns()
         out: list[Any] = []
+        append = out.append
         offsets: dict[tuple[str, int], int] = {}
+        received = 0
         for msg in messages:
             error = msg.error()
             if error is not None:
                 self._handle_error(msg, error)
                 continue
-            counters.connected = True
-            counters.messages += 1
-            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-            offsets[(topic, partition)] = offset + 1
+            received += 1
+            offset = msg.offset()
+            offsets[(msg.topic(), msg.partition())] = offset + 1
             key = msg.key()
             instrument_id = keys.get(key) if key is not None else None
             if instrument_id is None:
-                self._malformed(topic, partition, offset, f"key {key!r} is not a configured instrument")
+                self._malformed(
+                    msg.topic(), msg.partition(), offset, f"key {key!r} is not a configured instrument"
+                )
                 continue
             try:
-                decoded = decode(instrument_id, msg.value() or b"", self._now_ns())
+                append((key, decode(instrument_id, msg.value() or b"", ts_init)))
             except CodecError as exc:
-                self._malformed(topic, partition, offset, str(exc))
-                continue
-            out.append((key, decoded))
+                self._malformed(msg.topic(), msg.partition(), offset, str(exc))
+        if received:
+            counters.connected = True
+            counters.messages += received
         if offsets:
             self._hand_over(out, offsets)
 
@@ -322,7 +329,7 @@ class MarketDataConsumer:
             # De-duplicate here, at delivery, not in the thread: a batch decoded but never delivered (the
             # node stopped) must not count as seen, or its re-read after a restart would be dropped.
             accept = self.dedup.accept
-            data = [decoded.data for key, decoded in out if accept(key, decoded)]
+            data = [decoded[0] for key, decoded in out if accept(key, decoded)]
             if data:
                 self._deliver(data)
                 self.counters.delivered += len(data)
