@@ -13,7 +13,8 @@ from typing import Any
 
 from macrofund.config.run_config import RunConfig, VenueConfig
 from macrofund.engine.paper import VenueSide, run_paper
-from macrofund.engine.restore import restore_working_orders
+from macrofund.engine.restore import RestoredOrders, restore_working_orders
+from macrofund.engine.unrecorded import find_unrecorded, recover_unrecorded
 from macrofund.errors import ConfigError
 
 
@@ -56,6 +57,20 @@ def _fix_clients(config: RunConfig, instrument_ids: list[str]) -> dict[str, tupl
     return {v.name: _fix_client(v, instrument_ids) for v in config.venues}
 
 
+def _restore(
+    node: Any, config: RunConfig, instruments: dict[str, Any], dsn: str, run_id: str
+) -> RestoredOrders:
+    """A resumed session's orders: working ones from PostgreSQL, then any the FIX store shows we sent
+    and the database never recorded (``macrofund.engine.unrecorded``)."""
+    restored = restore_working_orders(node, instruments, dsn, run_id)
+    configs = {venue: cfg for venue, (cfg, _) in _fix_clients(config, list(instruments)).items()}
+    sent = find_unrecorded(configs, dsn, run_id)
+    skipped = recover_unrecorded(node, instruments, sent)
+    restored.skipped.update(skipped)
+    restored.unrecorded = [s.message.get(11) or "" for s in sent if s.message.get(11) not in skipped]
+    return restored
+
+
 #: How often Nautilus re-asks the venue about every open order while running (one OrderStatusRequest
 #: each): catches a report the session never delivered (e.g. a fill the venue sent while our process
 #: stalled past the resend window). Start-up reconciliation runs regardless.
@@ -69,7 +84,7 @@ LIVE_VENUES = VenueSide(
     # balances as in paper, plus the working orders, which reconciliation then checks at the venue.
     # Not Nautilus's Redis cache: its 1.221 reload crashes after a NETTING flip (#3081).
     resume_from_database=True,
-    restore_orders=restore_working_orders,
+    restore_orders=_restore,
     open_check_interval_secs=OPEN_ORDER_CHECK_SECS,
 )
 

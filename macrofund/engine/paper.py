@@ -360,7 +360,8 @@ class VenueSide:
     resume_from_database: bool
     # live: a resumed session puts its working orders back from PostgreSQL so reconciliation asks the
     # venue about them (``macrofund.engine.restore``); paper: None (the sandbox's book is gone).
-    restore_orders: Callable[[Any, dict[str, Instrument], str, str], Any] | None = None
+    # Called as restore_orders(node, config, instruments, dsn, run_id) after the node is built.
+    restore_orders: Callable[[Any, RunConfig, dict[str, Instrument], str, str], Any] | None = None
     # live: Nautilus re-asks the venue about open orders every this many seconds (None: start-up only).
     open_check_interval_secs: float | None = None
 
@@ -655,8 +656,11 @@ def run_paper(
             raise
         components = paper.components
         if session > 1 and venue_side.restore_orders is not None:
-            restored = venue_side.restore_orders(paper.node, paper.instruments, dsn, run_id)
-            notice(f"restored {len(restored.restored)} working order(s) to reconcile with the venue")
+            restored = venue_side.restore_orders(paper.node, config, paper.instruments, dsn, run_id)
+            notice(
+                f"restored {len(restored.restored)} working order(s) and {len(restored.unrecorded)} "
+                "sent but unrecorded order(s) to reconcile with the venue"
+            )
             if resume is not None:
                 resume.lost_orders = list(restored.skipped)
         start_ns = time.time_ns()

@@ -16,7 +16,6 @@ without publishing events: the audit trail and the database already hold its his
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -77,6 +76,7 @@ class RestoredOrders:
 
     restored: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    unrecorded: list[str] = field(default_factory=list)  # sent, never recorded, recovered (live)
 
 
 async def _load(dsn: str, run_id: str) -> tuple[list[OpenOrder], dict[str, list[_StoredFill]]]:
@@ -197,6 +197,3 @@ def restore_working_orders(
         cache.update_order(order)
         result.restored.append(stored.client_order_id)
     return result
-
-
-RestoreOrders = Callable[[Any, dict[str, Instrument], str, str], RestoredOrders]
