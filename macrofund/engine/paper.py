@@ -343,6 +343,17 @@ def _engine_backlog(node: TradingNode) -> Callable[[], int]:
     return backlog
 
 
+def install_market_data_path(
+    node: TradingNode, loop: asyncio.AbstractEventLoop, recorder: MarketDataRecorder | None = None
+) -> SettledMarketData:
+    """Put ``SettledMarketData`` on the node's ``DataEngine.process`` endpoint: how every paper and
+    live node takes its market data (``bench/kafka_feed.py`` measures this same path)."""
+    data_engine: Any = node.kernel.data_engine
+    data = SettledMarketData(loop, data_engine.process, _engine_backlog(node), recorder)
+    data.install(node.kernel.msgbus)
+    return data
+
+
 @dataclass(frozen=True)
 class VenueSide:
     """What differs between paper and live on a TradingNode: the execution clients, nothing else.
@@ -445,9 +456,7 @@ def _build_node(
         if venue_side.inline_venue_events:
             _apply_venue_events_inline(node)
         market = MarketDataRecorder() if config.feed.record else None
-        data_engine: Any = node.kernel.data_engine
-        data = SettledMarketData(loop, data_engine.process, _engine_backlog(node), market)
-        data.install(node.kernel.msgbus)
+        data = install_market_data_path(node, loop, market)
         for name, (_, factory) in feed.items():
             node.add_data_client_factory(name, factory)
         for name, (_, factory) in venue_clients.items():

@@ -184,20 +184,20 @@ class SettledMarketData:
             self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
 
     async def _drain(self) -> None:
-        while self._waiting and not self._closed:
-            await self._settle()
+        # Each engine queue is drained by its own task; yielding lets them run until nothing is left.
+        # Inlined rather than a coroutine per wait: this loop runs once per datum.
+        waiting, backlog, forward, sleep = self._waiting, self._backlog, self._forward, asyncio.sleep
+        while waiting and not self._closed:
+            while backlog():
+                await sleep(0)
             if self._closed:
                 return
-            datum = self._waiting.popleft()
-            self._forward(datum)
+            datum = waiting.popleft()
+            forward(datum)
             # Recorded even when close() was called meanwhile: the strategies are seeing this datum.
-            await self._settle()
+            while backlog():
+                await sleep(0)
             self._delivered(datum)
-
-    async def _settle(self) -> None:
-        # Each engine queue is drained by its own task; yielding lets them run until nothing is left.
-        while self._backlog():
-            await asyncio.sleep(0)
 
     def _delivered(self, datum: Any) -> None:
         stats = self.stats
@@ -206,8 +206,10 @@ class SettledMarketData:
         stats._window.append(now)
         ts_event = getattr(datum, "ts_event", None)
         if isinstance(ts_event, int) and ts_event > 0:
-            stats.last_lag_ns = max(now - ts_event, 0)
-            stats.max_lag_ns = max(stats.max_lag_ns, stats.last_lag_ns)
+            lag = now - ts_event if now > ts_event else 0
+            stats.last_lag_ns = lag
+            if lag > stats.max_lag_ns:
+                stats.max_lag_ns = lag
         if self._recorder is not None:
             self._recorder.add(datum)
         if self.on_delivered is not None:
