@@ -25,6 +25,10 @@ process (``python -m bench.live_fix --side node|quickfix ...``). Targets: node p
 >= QuickFIX's.
 
     python -m bench live_fix
+
+Diagnosis (never used for the reported figures): ``BENCH_LIVE_SET='{"risk.enabled": false}'`` adds
+run-config overrides to the node side, ``BENCH_LIVE_PROFILE=<file>`` writes its cProfile,
+``BENCH_LIVE_TIMEOUT`` (seconds, default 300) bounds each side.
 """
 
 from __future__ import annotations
