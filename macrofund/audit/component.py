@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from nautilus_trader.model.events import PositionChanged, PositionClosed, PositionOpened
 
+from macrofund.audit.compact import DICT, Capture
 from macrofund.audit.config import AuditConfig
-from macrofund.audit.db_sink import AuditDatabaseWriter
-from macrofund.audit.file_sink import FILE_NAME, AuditFile, last_record
-from macrofund.audit.record import AuditChain, AuditError
+from macrofund.audit.file_sink import FILE_NAME
+from macrofund.audit.handover import SealerProcess, sealer_settings
+from macrofund.audit.record import AuditError
 from macrofund.risk.events import TOPIC_KILL_SWITCH, TOPIC_RISK_DECISION
 
 if TYPE_CHECKING:
@@ -35,11 +35,8 @@ EVENT_TOPICS = ("events.order.*", "events.position.*", "events.account.*", "even
 RISK_TOPICS = (TOPIC_RISK_DECISION, TOPIC_KILL_SWITCH)
 EXEC_ENDPOINT = "ExecEngine.execute"
 AUDIT_FORMAT = 1
-# Events whose ``to_dict`` carries binary floats (avg prices, signed qty, return): written as their
-# shortest round-trip decimal string, so the canonical form holds no floats and is reproducible by
-# any JSON library.
-_FLOAT_EVENTS = frozenset({PositionOpened, PositionChanged, PositionClosed})
-_FLOAT_KEYS = frozenset({"signed_qty", "avg_px_open", "avg_px_close", "realized_return"})
+# The sealer gets what was captured at least this often (sooner with a shorter fsync interval).
+FLUSH_INTERVAL_MS = 20
 
 
 def config_hash(config: RunConfig) -> str:
@@ -56,7 +53,11 @@ def _version(package: str) -> str:
 
 
 class AuditTrail:
-    """One run's audit trail: file (always) and PostgreSQL (when ``audit.database_url`` is set)."""
+    """One run's audit trail: file (always) and PostgreSQL (when ``audit.database_url`` is set).
+
+    The kernel's thread only captures each event (``macrofund.audit.compact``); a sealer child process
+    (``macrofund.audit.sealer``) numbers, hashes and writes the records on the other core.
+    """
 
     name = "audit"
 
@@ -65,34 +66,16 @@ class AuditTrail:
         self._clock = handle.kernel.clock
         self.run_id = handle.run_id
         self.path = handle.output_dir / FILE_NAME
-        # An existing trail of the same run (a restarted paper/live run) is continued, not restarted.
-        last = last_record(self.path) if self.path.exists() else None
-        if last is not None and last.get("run_id") != self.run_id:
-            raise AuditError(
-                f"{self.path} holds the audit trail of run {last.get('run_id')!r}, not {self.run_id!r}"
-            )
-        self.chain = AuditChain(
-            self.run_id,
-            int(last["seq"]) if last is not None else 0,
-            str(last["hash"]) if last is not None else None,
-        )
-        self.file = AuditFile(self.path, config.fsync_interval_ms)
-        self.db: AuditDatabaseWriter | None = None
-        if config.database_url:
-            self.db = AuditDatabaseWriter(
-                config.database_url,
-                self.run_id,
-                self.path,
-                self.file.flush,
-                queue_size=config.db_queue_size,
-                batch_size=config.db_batch_size,
-                retry_interval_s=config.db_retry_interval.total_seconds(),
-            )
-            self.db.start()
-        self._stopped = False
-        self._db_stopped = False
-        self.ignored_after_stop = 0
         self.config_hash = config_hash(handle.config)
+        self.sealer = SealerProcess(
+            sealer_settings(self.run_id, self.path, self.config_hash, config),
+            flush_interval_s=min(config.fsync_interval_ms, FLUSH_INTERVAL_MS) / 1000 or 0.01,
+            acknowledge_each=config.fsync_interval_ms == 0,
+        )
+        self._capture = Capture()
+        self._stopped = False
+        self._summary: dict[str, Any] = {}
+        self.ignored_after_stop = 0
         self._start_payload = {
             "config_hash": self.config_hash,
             "trader_id": handle.config.run.trader_id,
@@ -101,15 +84,14 @@ class AuditTrail:
             "audit_format": AUDIT_FORMAT,
             "macrofund_version": _version("macrofund"),
             "nautilus_trader_version": _version("nautilus_trader"),
-            "resumed_after_seq": self.chain.seq,
+            "resumed_after_seq": self.sealer.start_seq,
         }
 
     # -- wiring -------------------------------------------------------------------------------------
 
     def attach(self, handle: KernelHandle) -> None:
         """Record the run start, subscribe to every audited topic and wrap the exec engine's endpoint."""
-        now = time.time_ns()
-        self.record("RunStart", now, self._start_payload)
+        self.record("RunStart", time.time_ns(), self._start_payload)
         msgbus = handle.kernel.msgbus
         for topic in EVENT_TOPICS:
             msgbus.subscribe(topic, self._on_event)
@@ -118,9 +100,17 @@ class AuditTrail:
         exec_engine = handle.kernel.exec_engine
         forward = exec_engine.execute
         msgbus.deregister(EXEC_ENDPOINT, forward)
+        capture = self._capture.item
+        sealer = self.sealer
 
         def execute(command: Any) -> None:
-            self.record(type(command).__name__, command.ts_init, type(command).to_dict(command))
+            if not self._stopped:
+                # Captured before forwarding; raises (and the command is not forwarded) once the sealer
+                # has failed. Not written down the pipe per command: waking the sealer costs ~0.1 ms.
+                sealer.check()
+                sealer.send(capture(command))
+            else:
+                self.ignored_after_stop += 1
             forward(command)
 
         msgbus.register(EXEC_ENDPOINT, execute)
@@ -128,87 +118,72 @@ class AuditTrail:
     # -- recording ----------------------------------------------------------------------------------
 
     def record(self, record_type: str, ts_event: int, payload: Any) -> None:
-        """Seal one record and append it to the file (and queue it for PostgreSQL)."""
+        """Hand one record (a JSON-object payload) to the sealer."""
         if self._stopped:
             self.ignored_after_stop += 1
             return
-        sealed = self.chain.seal(record_type, ts_event, time.time_ns(), payload)
-        self.file.append(sealed.line)
-        if self.db is not None:
-            self.db.offer(
-                (
-                    sealed.seq,
-                    record_type,
-                    ts_event,
-                    sealed.ts_recorded,
-                    sealed.prev_hash,
-                    sealed.hash,
-                    sealed.body,
-                )
-            )
+        self.sealer.send((record_type, ts_event, DICT, payload))
 
     def _on_event(self, event: Any) -> None:
-        payload = type(event).to_dict(event)
-        if type(event) in _FLOAT_EVENTS:
-            for key in _FLOAT_KEYS.intersection(payload):
-                payload[key] = repr(payload[key])
-        self.record(type(event).__name__, event.ts_event, payload)
+        if self._stopped:
+            self.ignored_after_stop += 1
+            return
+        self.sealer.send(self._capture.item(event))
 
     def _on_risk_event(self, event: Any) -> None:
-        # These are flat frozen dataclasses whose to_dict() is dataclasses.asdict (slow: it deep-copies);
-        # msgspec encodes the dataclass itself to exactly the same JSON object.
-        self.record(type(event).__name__, event.ts_event, event)
+        # Flat frozen dataclasses: their __dict__ encodes to the same JSON object as the dataclass.
+        if self._stopped:
+            self.ignored_after_stop += 1
+            return
+        self.sealer.send((type(event).__name__, event.ts_event, DICT, event.__dict__))
 
     def _stop(self, ts_ns: int, completed: bool) -> None:
         if self._stopped:
             return
-        self.record(
-            "RunStop",
-            ts_ns,
-            {"completed": completed, "config_hash": self.config_hash, "records": self.chain.seq + 1},
-        )
         self._stopped = True
-        self.file.flush()
-
-    def _stop_db(self, timeout_s: float) -> None:
-        if self.db is not None and not self._db_stopped:
-            self._db_stopped = True
-            self.db.stop(timeout_s)
+        try:
+            self._summary = self.sealer.stop(ts_ns, completed)
+        except AuditError:
+            self._summary = self.sealer.abandon()
+            raise
+        if "error" in self._summary:
+            raise AuditError(self._summary["error"])
 
     # -- RunComponent -------------------------------------------------------------------------------
 
     def on_run_end(self, ts_ns: int) -> None:
-        """Seal ``RunStop``, make the file durable and give PostgreSQL time to catch up."""
+        """Seal ``RunStop``; the sealer makes the file durable and gives PostgreSQL time to catch up."""
         self._stop(ts_ns, completed=True)
-        self._stop_db(self._config.db_drain_timeout.total_seconds())
 
     def write_outputs(self, out_dir: Path) -> dict[str, Path]:
         return {"audit": self.path}
 
     def summary(self) -> dict[str, Any]:
+        done = self._summary
         section: dict[str, Any] = {
             "file": str(self.path),
-            "records_file": self.file.records_written,
-            "last_seq": self.chain.seq,
-            "chain_head": self.chain.head,
+            "records_file": done.get("records_file", 0),
+            "last_seq": done.get("last_seq", self.sealer.start_seq),
+            "chain_head": done.get("chain_head", self.sealer.start_head),
         }
-        if self.db is None:
+        if "db_status" not in done:
             section["db_status"] = "off"
         else:
-            section["records_db"] = self.db.db_seq  # the database holds seq 1..db_seq of this run
-            section["db_status"] = self.db.status
-            section["db_backfilled"] = self.db.backfilled
-            section["db_outages"] = self.db.outages
+            section["records_db"] = done["records_db"]  # the database holds seq 1..records_db of this run
+            section["db_status"] = done["db_status"]
+            section["db_backfilled"] = done["db_backfilled"]
+            section["db_outages"] = done["db_outages"]
         if self.ignored_after_stop:
             section["events_after_stop_ignored"] = self.ignored_after_stop
         return section
 
     def close(self) -> None:
-        """Seal ``RunStop`` if the run failed before its end, then close the file and the writer."""
+        """Seal ``RunStop`` if the run failed before its end; the sealer then finishes and exits."""
         if not self._stopped:
-            self._stop(self._clock.timestamp_ns(), completed=False)
-        self.file.close()
-        self._stop_db(timeout_s=self._config.db_drain_timeout.total_seconds())
+            try:
+                self._stop(self._clock.timestamp_ns(), completed=False)
+            except AuditError:
+                self._summary = self.sealer.abandon()
 
 
 def install(handle: KernelHandle) -> AuditTrail | None:

@@ -1,0 +1,172 @@
+"""The kernel side of the audit sealer: start it, hand it captured items in batches, stop it.
+
+Items collect in a list; a batch is pickled and written down the sealer's pipe when it reaches
+``BATCH`` items, before every command is forwarded (so a command's record is outside the kernel's
+process before the order leaves), and at least every ``flush_interval_s`` by a small thread (so a quiet
+live session does not hold records back). The pipe is enlarged to 1 MiB, so the engine only waits if
+the sealer falls more than that behind. With ``fsync_interval_ms = 0`` every item is sent at once and
+acknowledged by the sealer after it is written and fsynced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from macrofund.audit.compact import Item
+from macrofund.audit.record import AuditError
+from macrofund.audit.sealer import HEADER
+
+BATCH = 512
+PIPE_SIZE = 1 << 20
+START_TIMEOUT_S = 60.0
+
+
+class SealerProcess:
+    """One run's sealer child. ``send`` is for the kernel's thread; ``flush`` is safe from any thread."""
+
+    def __init__(self, settings: dict[str, Any], flush_interval_s: float, acknowledge_each: bool) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "macrofund.audit.sealer", json.dumps(settings)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            close_fds=True,
+        )
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._in: IO[bytes] = self._proc.stdin
+        self._out: IO[bytes] = self._proc.stdout
+        self._fd = self._in.fileno()
+        with contextlib.suppress(OSError):  # Linux only; a smaller pipe just means earlier waits
+            fcntl.fcntl(self._fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+        hello = self._reply()
+        if "error" in hello:
+            self._proc.wait()
+            raise AuditError(hello["error"])
+        self.start_seq: int = hello["seq"]
+        self.start_head: str = hello["head"]
+        self._acknowledge_each = acknowledge_each
+        self._items: list[Item] = []
+        self._lock = threading.Lock()
+        self._failed: str | None = None
+        self._stop = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, args=(flush_interval_s,), name="audit-handover", daemon=True
+        )
+        self._flusher.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    # -- kernel thread ------------------------------------------------------------------------------
+
+    def send(self, item: Item) -> None:
+        """Queue one item (sent with the next batch)."""
+        items = self._items
+        items.append(item)
+        if len(items) >= BATCH or self._acknowledge_each:
+            self.flush()
+
+    def check(self) -> None:
+        """Raise ``AuditError`` if the sealer is known to be gone (a write to it failed)."""
+        if self._failed is not None:
+            raise AuditError(self._failed)
+
+    def flush(self) -> None:
+        """Write queued items to the sealer; raises ``AuditError`` if it is gone."""
+        with self._lock:
+            if not self._items:
+                return
+            batch, self._items = self._items, []
+            self._write(batch)
+            if self._acknowledge_each:
+                self._write([("", 0, "ack", None)])
+                self._reply()
+
+    def stop(self, ts_ns: int, completed: bool) -> dict[str, Any]:
+        """Send what is queued and ``RunStop``; wait for the sealer to finish (file durable, PostgreSQL
+        drained) and return its summary."""
+        self._stop.set()
+        self._flusher.join()
+        with self._lock:
+            batch, self._items = self._items, []
+            batch.append(("", ts_ns, "stop", completed))
+            self._write(batch)
+            with contextlib.suppress(OSError):
+                self._in.close()
+        summary = self._last_reply()
+        self._proc.wait()
+        return summary
+
+    def abandon(self) -> dict[str, Any]:
+        """Close the pipe without ``RunStop`` (the sealer keeps what it got) and wait for it."""
+        self._stop.set()
+        if self._flusher.is_alive():
+            self._flusher.join()
+        with contextlib.suppress(OSError, AuditError):
+            self.flush()
+        with contextlib.suppress(OSError):
+            self._in.close()
+        summary = self._last_reply()
+        self._proc.wait()
+        return summary
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _write(self, batch: list) -> None:
+        if self._failed is not None:
+            raise AuditError(self._failed)
+        body = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        data = memoryview(HEADER.pack(len(body)) + body)
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError as exc:
+            self._failed = f"audit sealer (pid {self._proc.pid}) is gone: {exc.strerror or exc}"
+            raise AuditError(self._failed) from None
+
+    def _reply(self) -> dict[str, Any]:
+        line = self._out.readline()
+        if not line:
+            code = self._proc.wait()
+            raise AuditError(f"audit sealer exited (code {code}) without answering")
+        return dict(json.loads(line))
+
+    def _last_reply(self) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        for line in self._out:
+            with contextlib.suppress(ValueError):
+                last = json.loads(line)
+        return last
+
+    def _flush_loop(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            try:
+                self.flush()
+            except AuditError:
+                return  # the kernel's thread sees it on its next command
+
+
+def sealer_settings(
+    run_id: str, path: Path, config_hash: str, audit: Any
+) -> dict[str, Any]:  # audit: AuditConfig
+    """The sealer's JSON settings from the run's ``[audit]`` section."""
+    return {
+        "run_id": run_id,
+        "path": str(path),
+        "config_hash": config_hash,
+        "fsync_interval_ms": audit.fsync_interval_ms,
+        "database_url": audit.database_url,
+        "db_queue_size": audit.db_queue_size,
+        "db_batch_size": audit.db_batch_size,
+        "db_retry_interval_s": audit.db_retry_interval.total_seconds(),
+        "db_drain_timeout_s": audit.db_drain_timeout.total_seconds(),
+    }
