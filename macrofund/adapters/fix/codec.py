@@ -119,6 +119,28 @@ def decode(frame: bytes) -> FixMessage:
 
 
 def _fields(body: bytes) -> FixMessage:
+    # Fast path (every message without a length-prefixed data field, i.e. all order flow): one C-level
+    # split, then a partition per field. Anything unusual goes to the field-by-field parser below,
+    # which also produces the precise error.
+    parts = body.split(SOH)
+    if parts.pop() == b"":
+        fields: list[tuple[int, str]] = []
+        append = fields.append
+        for part in parts:
+            raw_tag, sep, raw_value = part.partition(b"=")
+            if not sep or not raw_tag.isdigit() or len(raw_tag) > 9:
+                break
+            tag = int(raw_tag)
+            if tag in DATA_LENGTH_TAGS:
+                break
+            append((tag, raw_value.decode("utf-8", errors="replace")))
+        else:
+            if fields and fields[0][0] == 35 and fields[0][1] != "":
+                return FixMessage(fields[0][1], fields[1:])
+    return _fields_one_by_one(body)
+
+
+def _fields_one_by_one(body: bytes) -> FixMessage:
     fields: list[tuple[int, str]] = []
     pos = 0
     end = len(body)

@@ -29,6 +29,10 @@ class FixMessage:
 
     msg_type: str
     fields: list[tuple[int, str]] = field(default_factory=list)
+    # First value per tag, built on the first ``get`` of a message that has not changed since: an
+    # ExecutionReport is read ~30 times, and a scan per read cost more than decoding it.
+    _first: dict[int, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _first_of: int = field(default=-1, init=False, repr=False, compare=False)
 
     def append(self, tag: int, value: object) -> FixMessage:
         """Add a field at the end (repeating-group members are appended in order)."""
@@ -44,6 +48,7 @@ class FixMessage:
 
     def set(self, tag: int, value: object) -> FixMessage:
         """Replace the first occurrence of ``tag`` (or append it)."""
+        self._first = None
         text = value if isinstance(value, str) else _text(value)
         for i, (t, _) in enumerate(self.fields):
             if t == tag:
@@ -54,10 +59,12 @@ class FixMessage:
 
     def get(self, tag: int, default: str | None = None) -> str | None:
         """The first value of ``tag``."""
-        for t, v in self.fields:
-            if t == tag:
-                return v
-        return default
+        first = self._first
+        fields = self.fields
+        if first is None or self._first_of != len(fields):  # appended to (or never indexed)
+            first = self._first = dict(reversed(fields))  # reversed: the first occurrence wins
+            self._first_of = len(fields)
+        return first.get(tag, default)
 
     def require(self, tag: int) -> str:
         """The first value of ``tag``; ``FixFieldError`` naming the tag when absent or empty."""
@@ -84,7 +91,7 @@ class FixMessage:
         return result
 
     def __contains__(self, tag: object) -> bool:
-        return any(t == tag for t, _ in self.fields)
+        return isinstance(tag, int) and self.get(tag) is not None
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         return iter(self.fields)

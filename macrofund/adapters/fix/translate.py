@@ -281,18 +281,32 @@ def format_utc_timestamp(ts_ns: int) -> str:
     return f"{moment:%Y%m%d-%H:%M:%S}.{rem // 1_000_000:03d}"
 
 
+# Epoch seconds of "YYYYMMDD-HH:MM" minutes already parsed: every ExecutionReport carries a
+# TransactTime, and strptime per report cost more than the rest of the timestamp work.
+_MINUTES: dict[str, int] = {}
+_DIGITS = frozenset("0123456789")
+
+
 def parse_utc_timestamp(value: str, tag: int = TRANSACT_TIME) -> int:
     """FIX UTCTimestamp (seconds to nanoseconds precision) -> UTC nanoseconds, exactly."""
     try:
         main, _, fraction = value.partition(".")
-        moment = datetime.strptime(main, "%Y%m%d-%H:%M:%S").replace(tzinfo=UTC)
-        if fraction and (not fraction.isdigit() or len(fraction) > 9):
+        if len(main) != 17 or main[14] != ":" or not _DIGITS.issuperset(main[15:]) or main[15:] > "59":
+            raise ValueError(main)
+        minute = _MINUTES.get(main[:14])
+        if minute is None:
+            moment = datetime.strptime(main[:14], "%Y%m%d-%H:%M").replace(tzinfo=UTC)
+            delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+            minute = delta.days * 86_400 + delta.seconds
+            if len(_MINUTES) >= 4096:
+                _MINUTES.clear()
+            _MINUTES[main[:14]] = minute
+        if fraction and (not _DIGITS.issuperset(fraction) or len(fraction) > 9):
             raise ValueError(fraction)
         nanos = int(fraction.ljust(9, "0")) if fraction else 0
     except ValueError:
         raise FixFieldError(f"tag {tag}={value!r} is not a UTCTimestamp (YYYYMMDD-HH:MM:SS[.fff])") from None
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + nanos
+    return (minute + int(main[15:])) * 1_000_000_000 + nanos
 
 
 def local_date(ts_ns: int, timezone: str) -> date:
