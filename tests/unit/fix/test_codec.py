@@ -184,3 +184,12 @@ def test_application_header_fields_are_moved_into_the_header() -> None:
     message = FixMessage("D").append(11, "C1").append(50, "OPERATOR").append(142, "BR,SP")
     text = wire(message).decode()
     assert text.index("50=OPERATOR") < text.index("11=C1") and text.index("142=BR,SP") < text.index("11=C1")
+
+
+def test_a_message_read_then_changed_answers_with_its_new_fields() -> None:
+    message = decode(wire(FixMessage("8", [(11, "A"), (448, "P1"), (448, "P2")])))
+    assert message.get(11) == "A" and message.get(448) == "P1"  # the first occurrence
+    message.append(58, "late text")
+    message.set(11, "B")
+    assert message.get(58) == "late text" and message.get(11) == "B" and 58 in message
+    assert message.get_all(448) == ["P1", "P2"] and 9999 not in message

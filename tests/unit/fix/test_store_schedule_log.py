@@ -99,3 +99,20 @@ def test_exec_id_deduplicator_drops_repeats_but_not_status_answers() -> None:
     dedup.seed(["X2", "X3"])  # capacity 2: X1 is forgotten
     assert dedup(FixMessage("8").append(17, "X3")) is True
     assert dedup(FixMessage("D").append(17, "X3")) is False
+
+
+def test_raw_log_lines_carry_the_utc_time_and_roll_to_a_new_file_each_day(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    log = RawMessageLog(tmp_path, "MF", "B3")
+    last_second = int(datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC).timestamp()) * 10**9
+    stamps = [last_second + 999_999_000, last_second + 1_000_000_000 + 123, last_second + 10**9 * 61]
+    for ns in stamps:
+        log.write("OUT", b"8=FIX.4.4\x0135=0\x01", ns)
+    log.close()
+    first = (tmp_path / "MF-B3" / "20261125.log").read_text().splitlines()
+    second = (tmp_path / "MF-B3" / "20261126.log").read_text().splitlines()
+    assert [line.split(" ")[0] for line in first] == ["2026-11-25T23:59:59.999999Z"]
+    # whole seconds carry no fraction, as datetime.isoformat writes them
+    assert [line.split(" ")[0] for line in second] == ["2026-11-26T00:00:00Z", "2026-11-26T00:01:00Z"]
+    assert first[0].endswith(" OUT 8=FIX.4.4|35=0|")
