@@ -44,8 +44,10 @@ from macrofund.risk.gate import ENDPOINT, PreTradeGate
 from macrofund.risk.kill_switch import KillSwitch
 from macrofund.risk.limits import LimitResolver, contract_root
 from macrofund.risk.scopes import HaltedScopes
+from macrofund.risk.working_orders import WorkingOrderBook
 
 NS = 1_000_000_000
+BOOK_PRIORITY = 10
 
 
 def _ns(delta: timedelta) -> int:
@@ -228,11 +230,13 @@ def install(handle: KernelHandle) -> RiskComponent | None:
         halts=halts,
         config=risk.kill_switch,
     )
+    book = WorkingOrderBook(cache, self_trade_scope=risk.self_trade.scope)
     context = RiskContext(
         cache=cache,
         portfolio=kernel.portfolio,
         fx_rates=dict(risk.fx_rates),
         account_currency=account_currencies(config),
+        book=book,
     )
     gate_ref: list[PreTradeGate] = []
 
@@ -272,6 +276,9 @@ def install(handle: KernelHandle) -> RiskComponent | None:
 
     msgbus.register(KILL_SWITCH_ENDPOINT, kill_switch.handle_request)
     msgbus.subscribe("events.order.*", on_order_event)
+    # Priority 10 (Nautilus's Portfolio and RiskEngine use it too, and subscribed first): the book is
+    # current before any strategy reacts to the same event (and perhaps submits).
+    msgbus.subscribe("events.order.*", book.on_order_event, priority=BOOK_PRIORITY)
     msgbus.subscribe("events.position.*", kill_switch.on_position_event)
 
     # Denials are decided at order time; the periodic and per-fill re-checks exist only to pull the kill

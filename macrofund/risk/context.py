@@ -3,7 +3,8 @@
 ``OrderIntent`` normalises a submit or a modify into one shape (decimals, side, the quantity that
 becomes newly working), so every control is written once for both. ``RiskContext`` answers the
 questions several controls share (reference price, exposure, account equity) from the kernel's cache
-and portfolio, which exist identically in backtest, paper and live.
+and portfolio, which exist identically in backtest, paper and live, and from the
+``WorkingOrderBook`` the order events keep current (so exposure does not walk the working orders).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nautilus_trader.model.orders import Order
 
 from macrofund.risk.exposure import Exposure, convert_rate
 from macrofund.risk.limits import EffectiveLimits
+from macrofund.risk.working_orders import WorkingOrderBook
 
 _ZERO = Decimal(0)
 MARKET_TYPES = frozenset({OrderType.MARKET})
@@ -134,6 +136,7 @@ class RiskContext:
     portfolio: Any
     fx_rates: dict[str, Decimal]
     account_currency: dict[str, str]  # venue -> currency limits and losses are measured in
+    book: WorkingOrderBook  # working quantities and own resting prices, kept from order events
     _venues: dict[str, Venue] = field(default_factory=dict)
     _bar_types: dict[InstrumentId, list[Any]] = field(default_factory=dict)
 
@@ -195,39 +198,23 @@ class RiskContext:
         return bar.close if bar is not None else None
 
     def instrument_exposure(self, instrument_id: InstrumentId) -> Exposure:
-        """Net position plus every working order (open, in flight, emulated) on the instrument."""
-        cache = self.cache
-        net = self.portfolio.net_position(instrument_id)
-        buy = sell = _ZERO
-        for orders in (
-            cache.orders_open(instrument_id=instrument_id),
-            cache.orders_inflight(instrument_id=instrument_id),
-            cache.orders_emulated(instrument_id=instrument_id),
-        ):
-            for order in orders:
-                if order.is_buy:
-                    buy += order.leaves_qty.as_decimal()
-                else:
-                    sell += order.leaves_qty.as_decimal()
-        return Exposure(Decimal(net), buy, sell)
+        """Net position plus every working order (open, in flight, emulated) on the instrument.
+
+        O(1): the working quantities come from the ``WorkingOrderBook``, not from walking the cache.
+        """
+        buy, sell = self.book.instrument(instrument_id.value)
+        return Exposure(Decimal(self.portfolio.net_position(instrument_id)), buy, sell)
 
     def account_exposure(self, venue: str) -> Exposure:
-        """The sum over every instrument of the account (venue) of the instrument exposures."""
-        v = self.venue(venue)
+        """The sum over every instrument of the account (venue) of the instrument exposures.
+
+        Working quantities from the book (O(1)); the net walks the account's open positions (one per
+        instrument and strategy under NETTING), which stays small whatever the number of orders.
+        """
         net = _ZERO
-        for position in self.cache.positions_open(venue=v):
+        for position in self.cache.positions_open(venue=self.venue(venue)):
             net += position.signed_decimal_qty()
-        buy = sell = _ZERO
-        for orders in (
-            self.cache.orders_open(venue=v),
-            self.cache.orders_inflight(venue=v),
-            self.cache.orders_emulated(venue=v),
-        ):
-            for order in orders:
-                if order.is_buy:
-                    buy += order.leaves_qty.as_decimal()
-                else:
-                    sell += order.leaves_qty.as_decimal()
+        buy, sell = self.book.account(venue)
         return Exposure(net, buy, sell)
 
     def account_equity(self, venue: str) -> Decimal | None:

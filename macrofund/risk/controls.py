@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from nautilus_trader.model.enums import OrderSide, OrderType
+from nautilus_trader.model.enums import OrderType
 
 from macrofund.risk.config import AccountLimits, DuplicateConfig, SelfTradeConfig
 from macrofund.risk.context import Denial, OrderIntent, RiskContext
@@ -401,7 +401,7 @@ class DuplicateOrderCheck:
         self._seen[self._key(intent)] = intent.ts
 
 
-_RESTING_TYPES = frozenset({OrderType.LIMIT, OrderType.MARKET_TO_LIMIT})
+_CAN_TRADE_NOW = (OrderType.MARKET, OrderType.LIMIT, OrderType.MARKET_TO_LIMIT)
 
 
 @dataclass
@@ -410,7 +410,9 @@ class SelfTradeCheck:
 
     ``action = "deny"`` denies the new order; ``"cancel_resting"`` cancels the crossed resting orders
     through their owning strategies and lets the new order through (the cancels reach the venue first).
-    Only orders that can trade now are checked: market and limit orders against resting limit orders.
+    Only orders that can trade now are checked: market and limit orders against resting limit orders
+    (not pending cancel). The resting orders come from the ``WorkingOrderBook``'s price index, best
+    price first, so the check does not scan the book; a denial names the best-priced crossed order.
     """
 
     config: SelfTradeConfig
@@ -420,25 +422,20 @@ class SelfTradeCheck:
     def check(self, intent: OrderIntent, ctx: RiskContext) -> Denial | None:
         if intent.command == "ModifyOrder" and intent.price is None:
             return None
-        if intent.order_type not in (OrderType.MARKET, OrderType.LIMIT, OrderType.MARKET_TO_LIMIT):
+        if intent.order_type not in _CAN_TRADE_NOW:
             return None
-        opposite = OrderSide.SELL if intent.is_buy else OrderSide.BUY
-        crossed = []
-        for resting in ctx.cache.orders_open(instrument_id=intent.order.instrument_id, side=opposite):
-            if resting.order_type not in _RESTING_TYPES or resting.is_pending_cancel:
-                continue
-            if self.config.scope == "strategy" and resting.strategy_id.value != intent.strategy_id:
-                continue
-            if resting.client_order_id == intent.order.client_order_id:
-                continue
-            rest_px = resting.price.as_decimal()
-            if intent.price is None or (
-                intent.price >= rest_px if intent.is_buy else intent.price <= rest_px
-            ):
-                crossed.append(resting)
+        cancel = self.config.action == "cancel_resting"
+        crossed = ctx.book.crossing(
+            intent.instrument_id,
+            intent.is_buy,
+            intent.price,
+            intent.strategy_id,
+            exclude=intent.order.client_order_id,
+            first_only=not cancel,
+        )
         if not crossed:
             return None
-        if self.config.action == "cancel_resting":
+        if cancel:
             for resting in crossed:
                 self.cancel_order(resting)
             return None
