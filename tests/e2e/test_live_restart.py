@@ -258,7 +258,8 @@ def test_a_killed_live_node_restarts_in_step_with_the_venue_and_sends_nothing_tw
     try:
         _wait_for("the ladder to be working at the venue with a fill", traded_and_working, 240, first)
     finally:
-        os.kill(first.pid, signal.SIGKILL)
+        if first.poll() is None:
+            os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     assert first.returncode == -signal.SIGKILL
 
