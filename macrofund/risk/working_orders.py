@@ -114,7 +114,8 @@ class WorkingOrderBook:
         self._seq = 0
         self._events = 0
         self.seeded = False
-        self.resyncs = 0
+        self.resyncs = 0  # full recounts that found a difference
+        self.repairs = 0  # resting orders the self-trade query found stale and re-read
         self._log = Logger("WorkingOrderBook")
 
     # -- queries (what the controls ask) --------------------------------------------------------------
@@ -166,13 +167,14 @@ class WorkingOrderBook:
             order = self._cache.order(entry[2])
             current = self._measure(order) if order is not None else None
             if current is None or not current.same(record):
+                self.repairs += 1
                 self._refresh(entry[2], order)  # guard: the cache knows better; re-read the heap
                 continue
             assert record.price is not None
             if price is not None and (price < record.price if is_buy else price > record.price):
                 break  # the best opposite price is not crossed: nothing behind it is either
             taken.append(heapq.heappop(heap))
-            if order.client_order_id != exclude:
+            if exclude is None or order.client_order_id != exclude:
                 found.append(order)
                 if first_only:
                     break
