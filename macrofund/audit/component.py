@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from macrofund.audit.compact import DICT, Capture
+from macrofund.audit.compact import Capture
 from macrofund.audit.config import AuditConfig
 from macrofund.audit.file_sink import FILE_NAME
 from macrofund.audit.handover import SealerProcess, sealer_settings
+from macrofund.audit.rebuild import DICT
 from macrofund.audit.record import AuditError
 from macrofund.risk.events import TOPIC_KILL_SWITCH, TOPIC_RISK_DECISION
 

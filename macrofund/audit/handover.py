@@ -1,6 +1,6 @@
 """The kernel side of the audit sealer: start it, hand it captured items in batches, stop it.
 
-Items collect in a list; a batch is pickled and written down the sealer's pipe when it reaches
+Items collect in a list; a batch is encoded (msgspec JSON) and written down the sealer's pipe when it reaches
 ``BATCH`` items, before every command is forwarded (so a command's record is outside the kernel's
 process before the order leaves), and at least every ``flush_interval_s`` by a small thread (so a quiet
 live session does not hold records back). The pipe is enlarged to 1 MiB, so the engine only waits if
@@ -14,20 +14,23 @@ import contextlib
 import fcntl
 import json
 import os
-import pickle
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import IO, Any
 
-from macrofund.audit.compact import Item
+import msgspec
+
+from macrofund.audit.compact import rebuild_tables
+from macrofund.audit.rebuild import Item
 from macrofund.audit.record import AuditError
 from macrofund.audit.sealer import HEADER
 
 BATCH = 512
 PIPE_SIZE = 1 << 20
-START_TIMEOUT_S = 60.0
+# JSON, not pickle: msgspec writes a batch in less than half the time, and carries 128-bit raw values.
+_encode = msgspec.json.Encoder().encode
 
 
 class SealerProcess:
@@ -124,7 +127,7 @@ class SealerProcess:
     def _write(self, batch: list) -> None:
         if self._failed is not None:
             raise AuditError(self._failed)
-        body = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        body = _encode(batch)
         data = memoryview(HEADER.pack(len(body)) + body)
         try:
             while data:
@@ -169,4 +172,5 @@ def sealer_settings(
         "db_batch_size": audit.db_batch_size,
         "db_retry_interval_s": audit.db_retry_interval.total_seconds(),
         "db_drain_timeout_s": audit.db_drain_timeout.total_seconds(),
+        "tables": rebuild_tables(),
     }

@@ -7,7 +7,7 @@ captures each event (``macrofund.audit.compact``) and writes batches of items do
 Protocol: the parent starts ``python -m macrofund.audit.sealer`` with the settings as one JSON argument.
 The sealer opens (or continues) the file, starts the PostgreSQL writer and prints one JSON line:
 ``{"ok": true, "seq": S, "head": H}`` or ``{"error": "<one line>"}``. Then it reads frames from stdin:
-a 4-byte little-endian length and a pickled list of items ``(type, ts_event, kind, data)`` or controls
+a 4-byte little-endian length and a JSON list of items ``(type, ts_event, kind, data)`` or controls
 ``("", 0, "ack", None)`` (answer ``{"ack": seq}`` once everything before it is written) and
 ``("", ts, "stop", completed)`` (seal ``RunStop``, finish, print the summary, exit).
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import signal
 import struct
 import sys
@@ -29,9 +28,11 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from macrofund.audit.compact import Rebuilder
+import msgspec
+
 from macrofund.audit.db_sink import AuditDatabaseWriter
 from macrofund.audit.file_sink import AuditFile, last_record
+from macrofund.audit.rebuild import Rebuilder
 from macrofund.audit.record import AuditChain, AuditError
 
 HEADER = struct.Struct("<I")
@@ -68,7 +69,7 @@ class Sealer:
                 retry_interval_s=settings["db_retry_interval_s"],
             )
             self.db.start()
-        self.rebuilder = Rebuilder()
+        self.rebuilder = Rebuilder(settings["tables"])
         self.stopped = False
 
     def record(self, record_type: str, ts_event: int, payload: Any) -> None:
@@ -157,6 +158,7 @@ def main(argv: list[str]) -> int:
         return 2
     _reply(out, {"ok": True, "seq": sealer.chain.seq, "head": sealer.chain.head})
     fd = sys.stdin.buffer.fileno()
+    decode = msgspec.json.Decoder().decode
     try:
         while not sealer.stopped:
             header = _read_exact(fd, HEADER.size)
@@ -165,7 +167,7 @@ def main(argv: list[str]) -> int:
             body = _read_exact(fd, HEADER.unpack(header)[0])
             if body is None:
                 break
-            sealer.feed(pickle.loads(body), out)
+            sealer.feed(decode(body), out)
     except BaseException as exc:
         summary = sealer.close()
         _reply(out, {"error": f"audit sealer failed: {type(exc).__name__}: {exc}", **summary})

@@ -4,7 +4,6 @@ is killed, and no sealer outliving its parent."""
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import SubmitOrder
@@ -31,8 +31,9 @@ from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 from nautilus_trader.test_kit.stubs.execution import TestExecStubs
 
-from macrofund.audit.compact import Capture, Rebuilder
+from macrofund.audit.compact import Capture, rebuild_tables
 from macrofund.audit.handover import SealerProcess
+from macrofund.audit.rebuild import Rebuilder
 from macrofund.audit.record import AuditChain, AuditError
 from macrofund.audit.verify import verify_file
 
@@ -113,11 +114,11 @@ def _events() -> list[Any]:
 
 
 def test_each_captured_event_seals_to_the_same_bytes_as_in_process_sealing() -> None:
-    capture, rebuild = Capture(), Rebuilder()
+    capture, rebuild = Capture(), Rebuilder(rebuild_tables())
     seen = set()
     for obj in _events():
         record_type, ts_event, kind, data = capture.item(obj)
-        payload = rebuild.payload(record_type, kind, pickle.loads(pickle.dumps(data)))
+        payload = rebuild.payload(record_type, kind, msgspec.json.decode(msgspec.json.encode(data)))
         ts_old = obj.ts_event if hasattr(obj, "ts_event") else obj.ts_init
         new = AuditChain("r").seal(record_type, ts_event, 7, payload)
         old = AuditChain("r").seal(type(obj).__name__, ts_old, 7, _old_payload(obj))
@@ -138,6 +139,7 @@ def _settings(path: Path, run_id: str = "sealer-test") -> dict[str, Any]:
         "db_batch_size": 100,
         "db_retry_interval_s": 1.0,
         "db_drain_timeout_s": 1.0,
+        "tables": rebuild_tables(),
     }
 
 
