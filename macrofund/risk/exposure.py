@@ -64,12 +64,21 @@ class Exposure:
 
     def measures(self) -> dict[str, Decimal]:
         """The four limited measures by limit name (``max_net`` limits the magnitude of the net)."""
-        return {
-            "max_long": self.long_if_filled,
-            "max_short": self.short_if_filled,
-            "max_net": abs(self.net_if_filled),
-            "max_gross": self.gross,
-        }
+        return {name: self.measure(name) for name in MEASURES}
+
+    def measure(self, name: str) -> Decimal:
+        """One measure by limit name (``"max_long"``, ``"max_short"``, ``"max_net"``, ``"max_gross"``)."""
+        if name == "max_long":
+            return self.long_if_filled
+        if name == "max_short":
+            return self.short_if_filled
+        if name == "max_net":
+            return abs(self.net_if_filled)
+        return self.gross
+
+
+#: The limited measures, in the order a breach is reported.
+MEASURES = ("max_long", "max_short", "max_net", "max_gross")
 
 
 @dataclass(frozen=True)
@@ -82,11 +91,17 @@ class Breach:
 
 
 def first_breach(before: Exposure, after: Exposure, limits: dict[str, Decimal | None]) -> Breach | None:
-    """The first limit ``after`` exceeds *and* makes worse than ``before``, or ``None``."""
-    was = before.measures()
-    for name, value in after.measures().items():
+    """The first limit ``after`` exceeds *and* makes worse than ``before``, or ``None``.
+
+    Only the measures that have a limit are computed, and ``before``'s only past a limit: this runs
+    twice per order on the order path.
+    """
+    for name in MEASURES:
         limit = limits.get(name)
-        if limit is not None and value > limit and value > was[name]:
+        if limit is None:
+            continue
+        value = after.measure(name)
+        if value > limit and value > before.measure(name):
             return Breach(name, value, limit)
     return None
 
