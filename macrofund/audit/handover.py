@@ -1,11 +1,13 @@
 """The kernel side of the audit sealer: start it, hand it captured items in batches, stop it.
 
-Items collect in a list; a batch is encoded (msgspec JSON) and written down the sealer's pipe when it reaches
-``BATCH`` items, before every command is forwarded (so a command's record is outside the kernel's
-process before the order leaves), and at least every ``flush_interval_s`` by a small thread (so a quiet
-live session does not hold records back). The pipe is enlarged to 1 MiB, so the engine only waits if
-the sealer falls more than that behind. With ``fsync_interval_ms = 0`` every item is sent at once and
-acknowledged by the sealer after it is written and fsynced.
+Items collect in a list. The kernel's thread encodes a batch (msgspec JSON) and writes it down the
+sealer's pipe when it holds ``BATCH`` items or the last batch is ``flush_interval_s`` old; a small
+thread sends what a quiet engine (a live session between events) has left waiting. Commands are not
+written one by one: waking the sealer costs ~0.1 ms, so a command's record can sit here for at most
+``flush_interval_s`` (a kill of the process in that window loses it, as the file's buffer could before).
+The pipe is enlarged to 1 MiB, so the engine only waits if the sealer falls more than that behind.
+With ``fsync_interval_ms = 0`` every item is sent at once and acknowledged by the sealer once it is
+written and fsynced.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,9 +63,9 @@ class SealerProcess:
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._stop = threading.Event()
-        self._flusher = threading.Thread(
-            target=self._flush_loop, args=(flush_interval_s,), name="audit-handover", daemon=True
-        )
+        self._interval_s = flush_interval_s
+        self._due = time.monotonic() + flush_interval_s
+        self._flusher = threading.Thread(target=self._flush_loop, name="audit-handover", daemon=True)
         self._flusher.start()
 
     @property
@@ -75,7 +78,9 @@ class SealerProcess:
         """Queue one item (sent with the next batch)."""
         items = self._items
         items.append(item)
-        if len(items) >= BATCH or self._acknowledge_each:
+        n = len(items)
+        if (n & 31 == 0 and (n >= BATCH or time.monotonic() >= self._due)) or self._acknowledge_each:
+            # A busy engine sends its own batches: the handover thread then never has to take the GIL.
             self.flush()
 
     def check(self) -> None:
@@ -89,6 +94,7 @@ class SealerProcess:
             if not self._items:
                 return
             batch, self._items = self._items, []
+            self._due = time.monotonic() + self._interval_s
             self._write(batch)
             if self._acknowledge_each:
                 self._write([("", 0, "ack", None)])
@@ -150,8 +156,11 @@ class SealerProcess:
                 last = json.loads(line)
         return last
 
-    def _flush_loop(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
+    def _flush_loop(self) -> None:
+        # Sends what a quiet engine (a live session between events) has queued, every ``interval_s``.
+        while not self._stop.wait(self._interval_s):
+            if time.monotonic() < self._due:
+                continue
             try:
                 self.flush()
             except AuditError:
