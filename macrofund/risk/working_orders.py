@@ -60,8 +60,8 @@ class _Working:
     leaves: Decimal
     strategy: str
     price: Decimal | None  # set when the order rests at a limit price (self-trade index)
-    qty: Any  # the leaves ``Quantity`` and the ``Price`` as read: what the guard compares (cheaply)
-    px: Any
+    qty_raw: int  # raw leaves and resting price as read: what the fast paths compare (``Quantity``
+    px_raw: int | None  # and ``Price`` ``==`` cost ~2 µs each in 1.221; raw ints ~0.1 µs)
     entry: _Entry | None = None  # its live entry in the self-trade heap
 
     def same(self, other: _Working) -> bool:
@@ -89,13 +89,10 @@ class WorkingQty:
 
 def _still_rests(order: Any, record: _Working) -> bool:
     """The cheap guard (~1 µs): the cache still shows ``order`` resting as the book recorded it."""
-    return (
-        order is not None
-        and order.is_open
-        and not order.is_pending_cancel
-        and order.leaves_qty == record.qty
-        and order.price == record.px
-    )
+    if order is None or not order.is_open or order.is_pending_cancel:
+        return False
+    price = order.price
+    return price is not None and price.raw == record.px_raw and order.leaves_qty.raw == record.qty_raw
 
 
 def is_working(order: Any) -> bool:
@@ -237,18 +234,30 @@ class WorkingOrderBook:
     def _key(self, instrument_id: str, is_buy: bool, strategy_id: str) -> tuple[str, bool, str]:
         return (instrument_id, is_buy, strategy_id if self._scope == "strategy" else "")
 
-    def _measure(self, order: Any) -> _Working | None:
-        if not is_working(order):
-            return None
-        price = px = None
+    def _resting_px(self, order: Any) -> Any:
+        """The ``Price`` ``order`` rests at for the self-trade index, or ``None``."""
         if (
             self._scope != "off"
             and order.is_open
             and not order.is_pending_cancel
             and order.order_type in RESTING_TYPES
         ):
-            px = order.price  # a MARKET_TO_LIMIT order has none until it rests
-            price = px.as_decimal() if px is not None else None
+            return order.price  # a MARKET_TO_LIMIT order has none until it rests
+        return None
+
+    def _unchanged(self, order: Any, record: _Working) -> bool:
+        """Fast path (~1 µs): still working with the same leaves and resting price (side, instrument and
+        strategy never change)."""
+        if not is_working(order) or order.leaves_qty.raw != record.qty_raw:
+            return False
+        px = self._resting_px(order)
+        return (None if px is None else px.raw) == record.px_raw
+
+    def _measure(self, order: Any) -> _Working | None:
+        if not is_working(order):
+            return None
+        px = self._resting_px(order)
+        price = px.as_decimal() if px is not None else None
         instrument_id = order.instrument_id
         qty = order.leaves_qty
         return _Working(
@@ -258,8 +267,8 @@ class WorkingOrderBook:
             leaves=qty.as_decimal(),
             strategy=order.strategy_id.value,
             price=price,
-            qty=qty,
-            px=px,
+            qty_raw=qty.raw,
+            px_raw=None if px is None else px.raw,
         )
 
     def _recount(self) -> dict[Any, _Working]:
@@ -285,11 +294,11 @@ class WorkingOrderBook:
             self._add(coid, record)
 
     def _refresh(self, coid: Any, order: Any) -> None:
-        new = self._measure(order) if order is not None else None
         old = self._orders.get(coid)
+        if old is not None and order is not None and self._unchanged(order, old):
+            return
+        new = self._measure(order) if order is not None else None
         if old is not None:
-            if new is not None and new.same(old):
-                return
             self._remove(coid, old)
         if new is not None:
             self._add(coid, new)
