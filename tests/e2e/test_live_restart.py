@@ -42,6 +42,7 @@ venue = "b3"
 comp_id = "B3"
 order_types = ["market", "limit", "stop", "stop_limit"]
 time_in_force = ["day", "gtc", "ioc", "fok", "gtd"]
+partial_fill_qty = 1                  # a resting order fills one lot per crossing quote: partial fills
 [[sessions]]
 comp_id = "MF01"
 username = "mf"
@@ -107,6 +108,7 @@ instrument_id = "WINZ26.B3"
 center = "160000"
 step = "15"
 levels = 8
+trade_size = "3"
 """
 
 
@@ -251,12 +253,17 @@ def test_a_killed_live_node_restarts_in_step_with_the_venue_and_sends_nothing_tw
         return (
             len(orders) == 16
             and len(recorded) == 16
-            and any(Decimal(o["cum_qty"]) > 0 for o in orders.values())
-            and sum(o["status"] in ("0", "1") for o in orders.values()) >= 2
+            # partly filled, still working, and recorded so: restored with the fills booked so far
+            and any(
+                o["status"] == "1" and recorded[k]["status"] == "PARTIALLY_FILLED"
+                for k, o in orders.items()
+                if k in recorded
+            )
+            and sum(o["status"] == "0" and o["cum_qty"] == "0" for o in orders.values()) >= 2
         )
 
     try:
-        _wait_for("the ladder to be working at the venue with a fill", traded_and_working, 240, first)
+        _wait_for("the ladder working at the venue, one order partly filled", traded_and_working, 240, first)
     finally:
         if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
@@ -274,7 +281,11 @@ def test_a_killed_live_node_restarts_in_step_with_the_venue_and_sends_nothing_tw
     down_fills = filled_while_down()
     # An order sent in the instant before the kill is at the venue but never reached the database:
     # make one so by deleting a working order's records (the FIX session store still has what we sent).
-    unrecorded = sorted(k for k, cum in at_kill.items() if k not in down_fills)[0]
+    # Unfilled at the kill (so the node cannot have booked anything of it), preferably still working.
+    unfilled = sorted(k for k, cum in at_kill.items() if cum == 0)
+    if not unfilled:
+        pytest.fail(f"no unfilled working order at the kill to forget: {at_kill}")
+    unrecorded = next((k for k in unfilled if k not in down_fills), unfilled[0])
     _forget(postgres_dsn, unrecorded)
 
     # Session 2: the same run id resumes; stop it cleanly (working orders cancelled on stop).
