@@ -183,30 +183,26 @@ def _new_orders_received(state: Path) -> Counter[str]:
     return counts
 
 
-def _node_orders(dsn: str) -> dict[str, dict[str, Any]]:
+def _query(dsn: str, sql: str) -> list[dict[str, Any]]:
+    """Rows of ``sql`` (with ``$1`` = this test's run id) from the node's database."""
+
     async def go() -> list[Any]:
         conn = await asyncpg.connect(dsn)
         try:
-            return await conn.fetch(
-                "select client_order_id, status, filled_qty, side from orders where run_id = $1", RUN_ID
-            )
-        finally:
-            await conn.close()
-
-    return {r["client_order_id"]: dict(r) for r in run_sync(go)}
-
-
-def _node_fills(dsn: str) -> list[dict[str, Any]]:
-    async def go() -> list[Any]:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return await conn.fetch(
-                "select trade_id, client_order_id, quantity from fills where run_id = $1", RUN_ID
-            )
+            return await conn.fetch(sql, RUN_ID)
         finally:
             await conn.close()
 
     return [dict(r) for r in run_sync(go)]
+
+
+def _node_orders(dsn: str) -> dict[str, dict[str, Any]]:
+    rows = _query(dsn, "select client_order_id, status, filled_qty from orders where run_id = $1")
+    return {r["client_order_id"]: r for r in rows}
+
+
+def _node_fills(dsn: str) -> list[dict[str, Any]]:
+    return _query(dsn, "select trade_id, client_order_id, quantity from fills where run_id = $1")
 
 
 def _forget(dsn: str, client_order_id: str) -> None:
