@@ -1,6 +1,6 @@
 """The kernel side of the audit sealer: start it, hand it captured items in batches, stop it.
 
-Items collect in a list. The kernel's thread encodes a batch (msgspec JSON) and writes it down the
+Each item is encoded (msgspec JSON) as it is captured. The kernel's thread writes a batch down the
 sealer's pipe when it holds ``BATCH`` items or the last batch is ``flush_interval_s`` old; a small
 thread sends what a quiet engine (a live session between events) has left waiting. Commands are not
 written one by one: waking the sealer costs ~0.1 ms, so a command's record can sit here for at most
@@ -32,7 +32,7 @@ from macrofund.audit.sealer import HEADER
 
 BATCH = 512
 PIPE_SIZE = 1 << 20
-# JSON, not pickle: msgspec writes a batch in less than half the time, and carries 128-bit raw values.
+# JSON, not pickle: msgspec encodes an item in less than half the time, and carries 128-bit raw values.
 _encode = msgspec.json.Encoder().encode
 
 
@@ -59,7 +59,7 @@ class SealerProcess:
         self.start_seq: int = hello["seq"]
         self.start_head: str = hello["head"]
         self._acknowledge_each = acknowledge_each
-        self._items: list[Item] = []
+        self._items: list[bytes] = []
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._stop = threading.Event()
@@ -75,9 +75,10 @@ class SealerProcess:
     # -- kernel thread ------------------------------------------------------------------------------
 
     def send(self, item: Item) -> None:
-        """Queue one item (sent with the next batch)."""
+        """Encode one item now (a snapshot: nothing the engine changes later can alter it; and bytes are
+        not tracked by the garbage collector while they wait) and queue it for the next batch."""
         items = self._items
-        items.append(item)
+        items.append(_encode(item))
         n = len(items)
         if (n & 31 == 0 and (n >= BATCH or time.monotonic() >= self._due)) or self._acknowledge_each:
             # A busy engine sends its own batches: the handover thread then never has to take the GIL.
@@ -97,7 +98,7 @@ class SealerProcess:
             self._due = time.monotonic() + self._interval_s
             self._write(batch)
             if self._acknowledge_each:
-                self._write([("", 0, "ack", None)])
+                self._write([_encode(("", 0, "ack", None))])
                 self._reply()
 
     def stop(self, ts_ns: int, completed: bool) -> dict[str, Any]:
@@ -107,7 +108,7 @@ class SealerProcess:
         self._flusher.join()
         with self._lock:
             batch, self._items = self._items, []
-            batch.append(("", ts_ns, "stop", completed))
+            batch.append(_encode(("", ts_ns, "stop", completed)))
             self._write(batch)
             with contextlib.suppress(OSError):
                 self._in.close()
@@ -130,10 +131,10 @@ class SealerProcess:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _write(self, batch: list) -> None:
+    def _write(self, batch: list[bytes]) -> None:
         if self._failed is not None:
             raise AuditError(self._failed)
-        body = _encode(batch)
+        body = b"[" + b",".join(batch) + b"]"  # one JSON array of the encoded items
         data = memoryview(HEADER.pack(len(body)) + body)
         try:
             while data:
