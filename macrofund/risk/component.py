@@ -40,7 +40,7 @@ from macrofund.risk.controls import (
     SelfTradeCheck,
 )
 from macrofund.risk.exposure import convert_rate
-from macrofund.risk.gate import ENDPOINT, PreTradeGate
+from macrofund.risk.gate import EMULATOR_ENDPOINT, ENDPOINT, PreTradeGate
 from macrofund.risk.kill_switch import KillSwitch
 from macrofund.risk.limits import LimitResolver, contract_root
 from macrofund.risk.scopes import HaltedScopes
@@ -268,6 +268,9 @@ def install(handle: KernelHandle) -> RiskComponent | None:
     gate_ref.append(gate)
     msgbus.deregister(ENDPOINT, kernel.risk_engine.execute)
     msgbus.register(ENDPOINT, gate.execute)
+    emulator = kernel.emulator
+    msgbus.deregister(EMULATOR_ENDPOINT, emulator.execute)
+    msgbus.register(EMULATOR_ENDPOINT, gate.guard(emulator.execute))
 
     def on_order_event(event: Any) -> None:
         if cancel_throttle is not None and type(event) is OrderPendingCancel:

@@ -29,6 +29,7 @@ from macrofund.risk.limits import LimitResolver
 from macrofund.risk.scopes import HaltedScopes
 
 ENDPOINT = "RiskEngine.execute"
+EMULATOR_ENDPOINT = "OrderEmulator.execute"
 _ZERO = Decimal(0)
 
 
@@ -66,17 +67,33 @@ class PreTradeGate:
 
     def execute(self, command: Any) -> None:
         """The ``RiskEngine.execute`` handler."""
+        self._execute(command, self._forward)
+
+    def guard(self, forward: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A handler that judges commands like ``execute`` and hands what passes to ``forward``.
+
+        For ``OrderEmulator.execute``: Nautilus 1.221 routes an emulated order (an emulation trigger
+        set) and its modifies to the emulator, which later releases it straight to ``ExecEngine.execute``;
+        neither step passes ``RiskEngine.execute``. Judged here, it is checked when it is submitted.
+        """
+
+        def execute(command: Any) -> None:
+            self._execute(command, forward)
+
+        return execute
+
+    def _execute(self, command: Any, forward: Callable[[Any], None]) -> None:
         kind = type(command)
         self.in_command = True
         try:
             if kind is SubmitOrder:
-                self._submit(command)
+                self._submit(command, forward)
             elif kind is SubmitOrderList:
-                self._submit_list(command)
+                self._submit_list(command, forward)
             elif kind is ModifyOrder:
-                self._modify(command)
+                self._modify(command, forward)
             else:
-                self._forward(command)
+                forward(command)
         finally:
             self.in_command = False
         if self._after:
@@ -94,11 +111,11 @@ class PreTradeGate:
 
     # -- commands -----------------------------------------------------------------------------------
 
-    def _submit(self, command: SubmitOrder) -> None:
+    def _submit(self, command: SubmitOrder, forward: Callable[[Any], None]) -> None:
         order = command.order
         instrument = self._cache.instrument(order.instrument_id)
         if instrument is None or order.status != OrderStatus.INITIALIZED:
-            self._forward(command)  # the RiskEngine denies unknown instruments with its own reason
+            forward(command)  # the RiskEngine denies unknown instruments with its own reason
             return
         ts = self._clock.timestamp_ns()
         limits = self._resolver.for_instrument(order.instrument_id.value)
@@ -106,15 +123,15 @@ class PreTradeGate:
         denial = self._judge(intent)
         self._publish(intent, denial)
         if denial is None:
-            self._forward(command)
+            forward(command)
         else:
             self._deny_order(order, denial.text, ts)
 
-    def _submit_list(self, command: SubmitOrderList) -> None:
+    def _submit_list(self, command: SubmitOrderList, forward: Callable[[Any], None]) -> None:
         instrument = self._cache.instrument(command.instrument_id)
         orders = command.order_list.orders
         if instrument is None:
-            self._forward(command)
+            forward(command)
             return
         ts = self._clock.timestamp_ns()
         limits = self._resolver.for_instrument(command.instrument_id.value)
@@ -132,17 +149,17 @@ class PreTradeGate:
         for intent in intents:
             self._publish(intent, denial)
         if denial is None:
-            self._forward(command)
+            forward(command)
         else:
             for order in orders:
                 if order.status == OrderStatus.INITIALIZED:
                     self._deny_order(order, denial.text, ts)
 
-    def _modify(self, command: ModifyOrder) -> None:
+    def _modify(self, command: ModifyOrder, forward: Callable[[Any], None]) -> None:
         order = self._cache.order(command.client_order_id)
         instrument = self._cache.instrument(command.instrument_id)
         if order is None or instrument is None or order.is_closed:
-            self._forward(command)
+            forward(command)
             return
         ts = self._clock.timestamp_ns()
         limits = self._resolver.for_instrument(command.instrument_id.value)
@@ -150,7 +167,7 @@ class PreTradeGate:
         denial = self._judge(intent)
         self._publish(intent, denial)
         if denial is None:
-            self._forward(command)
+            forward(command)
         else:
             self._reject_modify(order, denial.text, ts)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderSide, TriggerType
 from nautilus_trader.model.events import OrderDenied, OrderModifyRejected
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
@@ -90,8 +90,15 @@ class ScriptedStrategy(Strategy):
         if kind == "MARKET":
             order: Order = self.order_factory.market(self.instrument_id, side, qty, tags=tags)
         elif kind == "LIMIT":
+            # "emulated": held by Nautilus's OrderEmulator until the market reaches it (a separate route)
+            trigger = TriggerType.BID_ASK if step.get("emulated") else TriggerType.NO_TRIGGER
             order = self.order_factory.limit(
-                self.instrument_id, side, qty, instrument.make_price(Decimal(step["price"])), tags=tags
+                self.instrument_id,
+                side,
+                qty,
+                instrument.make_price(Decimal(step["price"])),
+                emulation_trigger=trigger,
+                tags=tags,
             )
         else:
             order = self.order_factory.stop_market(

@@ -192,3 +192,18 @@ def test_every_decision_is_published_on_the_risk_topic(tmp_path: Path) -> None:
     )
     assert run.summary is not None
     assert (run.summary["orders_checked"], run.summary["allowed"], run.summary["denied"]) == (2, 1, 1)
+
+
+def test_an_emulated_order_is_judged_too_though_nautilus_routes_it_past_the_risk_engine(
+    tmp_path: Path,
+) -> None:
+    # Nautilus 1.221 sends an emulated order to the OrderEmulator and later releases it straight to the
+    # execution engine; the gate also sits on the emulator's endpoint.
+    emulated = {"type": "LIMIT", "price": "3990", "emulated": True}
+    risk = {"defaults": {"max_order_qty": 10}}
+    run = run_backtest(
+        make_config(tmp_path, risk, [buy(2, "10", "at", **emulated), buy(3, "11", "past", **emulated)])
+    )
+    assert denied(run) == {"past": "MAX_ORDER_QTY: order 11 > limit 10 for ES.CME"}
+    assert run.strategy.status("at") == "EMULATED"
+    assert run.summary is not None and run.summary["denied_by_reason"] == {"MAX_ORDER_QTY": 1}
