@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import IO, Any
 
@@ -59,7 +60,9 @@ class SealerProcess:
         self.start_seq: int = hello["seq"]
         self.start_head: str = hello["head"]
         self._acknowledge_each = acknowledge_each
-        self._items: list[bytes] = []
+        # A deque: the kernel's thread appends at the right while a flush (on either thread) pops from
+        # the left, so an item appended during a flush is never dropped with a swapped-out list.
+        self._items: deque[bytes] = deque()
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._stop = threading.Event()
@@ -92,9 +95,9 @@ class SealerProcess:
     def flush(self) -> None:
         """Write queued items to the sealer; raises ``AuditError`` if it is gone."""
         with self._lock:
-            if not self._items:
+            batch = self._take()
+            if not batch:
                 return
-            batch, self._items = self._items, []
             self._due = time.monotonic() + self._interval_s
             self._write(batch)
             if self._acknowledge_each:
@@ -107,7 +110,7 @@ class SealerProcess:
         self._stop.set()
         self._flusher.join()
         with self._lock:
-            batch, self._items = self._items, []
+            batch = self._take()
             batch.append(_encode(("", ts_ns, "stop", completed)))
             self._write(batch)
             with contextlib.suppress(OSError):
@@ -130,6 +133,11 @@ class SealerProcess:
         return summary
 
     # -- internals ----------------------------------------------------------------------------------
+
+    def _take(self) -> list[bytes]:
+        """Everything queued so far, oldest first (call with the lock held)."""
+        pop = self._items.popleft
+        return [pop() for _ in range(len(self._items))]
 
     def _write(self, batch: list[bytes]) -> None:
         if self._failed is not None:

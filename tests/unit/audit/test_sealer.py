@@ -203,3 +203,21 @@ def test_a_killed_parent_loses_nothing_it_handed_over_and_leaves_no_sealer(tmp_p
     assert _wait_gone(sealer_pid), "the sealer outlived its killed parent"
     result = verify_file(path, allow_open=True)
     assert result.ok and result.records == 5000  # every record handed over, no RunStop
+
+
+def test_no_item_is_lost_while_the_handover_thread_sends_batches(tmp_path: Path) -> None:
+    # Force thread switches at almost every bytecode so the handover thread's flushes interleave with
+    # the sender's appends as often as they can. Encoding an enum runs Python code (its ``value``), so
+    # a switch can come between taking the queue and appending to it, as in a real run.
+    path = tmp_path / "audit.jsonl"
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        sealer = SealerProcess(_settings(path), flush_interval_s=0.0001, acknowledge_each=False)
+        for i in range(20_000):
+            sealer.send(("Note", i, "d", {"i": i, "side": OrderSide.BUY}))
+        summary = sealer.stop(1, completed=True)
+    finally:
+        sys.setswitchinterval(previous)
+    assert summary["last_seq"] == 20_001
+    assert verify_file(path).ok
