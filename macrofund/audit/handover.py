@@ -63,6 +63,7 @@ class SealerProcess:
         # A deque: the kernel's thread appends at the right while a flush (on either thread) pops from
         # the left, so an item appended during a flush is never dropped with a swapped-out list.
         self._items: deque[bytes] = deque()
+        self.sent = 0  # items handed over; the sealer must have sealed exactly these (checked at stop)
         self._lock = threading.Lock()
         self._failed: str | None = None
         self._stop = threading.Event()
@@ -80,6 +81,7 @@ class SealerProcess:
     def send(self, item: Item) -> None:
         """Encode one item now (a snapshot: nothing the engine changes later can alter it; and bytes are
         not tracked by the garbage collector while they wait) and queue it for the next batch."""
+        self.sent += 1
         items = self._items
         items.append(_encode(item))
         n = len(items)
@@ -117,6 +119,12 @@ class SealerProcess:
                 self._in.close()
         summary = self._last_reply()
         self._proc.wait()
+        expected = self.start_seq + self.sent + 1  # + RunStop
+        if "error" not in summary and summary.get("last_seq") != expected:
+            summary["error"] = (
+                f"audit: {expected - summary.get('last_seq', 0)} of {self.sent} records handed to the "
+                f"sealer were not sealed (last seq {summary.get('last_seq')}, expected {expected})"
+            )
         return summary
 
     def abandon(self) -> dict[str, Any]:
