@@ -221,3 +221,26 @@ def test_no_item_is_lost_while_the_handover_thread_sends_batches(tmp_path: Path)
         sys.setswitchinterval(previous)
     assert summary["last_seq"] == 20_001
     assert verify_file(path).ok
+
+
+def test_fsync_per_record_means_each_record_is_in_the_file_when_send_returns(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    settings = {**_settings(path), "fsync_interval_ms": 0}
+    sealer = SealerProcess(settings, flush_interval_s=0.01, acknowledge_each=True)
+    for i in range(3):
+        sealer.send(("Note", i, "d", {"i": i}))
+        assert len(path.read_bytes().splitlines()) == i + 1  # acknowledged = written and fsynced
+    sealer.stop(3, completed=True)
+    assert verify_file(path).records == 4
+
+
+def test_once_the_sealer_is_gone_nothing_more_is_accepted(tmp_path: Path) -> None:
+    sealer = SealerProcess(_settings(tmp_path / "audit.jsonl"), 0.02, False)
+    os.kill(sealer.pid, signal.SIGKILL)
+    assert _wait_gone(sealer.pid)
+    sealer.send(("Note", 1, "d", {}))
+    with pytest.raises(AuditError, match=r"audit sealer \(pid \d+\) is gone"):
+        sealer.flush()
+    with pytest.raises(AuditError, match="is gone"):
+        sealer.check()  # the exec-engine wrapper's test before forwarding a command
+    sealer.abandon()
