@@ -176,6 +176,8 @@ class AuditTrail:
             section["db_outages"] = done["db_outages"]
         if self.ignored_after_stop:
             section["events_after_stop_ignored"] = self.ignored_after_stop
+        if "error" in done:
+            section["error"] = done["error"]
         return section
 
     def close(self) -> None:
