@@ -25,6 +25,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from nautilus_trader.config import (
     LiveDataEngineConfig,
@@ -62,6 +63,7 @@ from macrofund.config.run_config import RunConfig, default_run_id
 from macrofund.engine.assembly import RunResult, write_run_outputs
 from macrofund.engine.backtest import build_instruments, logging_config
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
+from macrofund.engine.in_flight import InFlight, watch_live_engines
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, write_replay_config
@@ -325,14 +327,22 @@ def _apply_venue_events_inline(node: TradingNode) -> None:
     msgbus.register("ExecEngine.process", process)
 
 
+_IN_FLIGHT: WeakKeyDictionary[TradingNode, InFlight] = WeakKeyDictionary()
+
+
 def _engine_backlog(node: TradingNode) -> Callable[[], int]:
+    """Messages the node's live engines hold: queued, or scheduled to be queued (``in_flight``)."""
     data: Any = node.kernel.data_engine
     risk: Any = node.kernel.risk_engine
     execution: Any = node.kernel.exec_engine
+    in_flight = _IN_FLIGHT.get(node)
+    if in_flight is None:
+        in_flight = _IN_FLIGHT[node] = watch_live_engines(node.kernel)
 
     def backlog() -> int:
         return int(
-            data.data_qsize()
+            in_flight.count
+            + data.data_qsize()
             + data.cmd_qsize()
             + risk.cmd_qsize()
             + risk.evt_qsize()
