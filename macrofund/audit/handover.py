@@ -90,13 +90,18 @@ class SealerProcess:
             self.flush()
 
     def check(self) -> None:
-        """Raise ``AuditError`` if the sealer is known to be gone (a write to it failed)."""
+        """Raise ``AuditError`` if the sealer is gone (it exited, or a write to it failed)."""
+        if self._failed is None and self._proc.poll() is not None:
+            self._failed = (
+                f"audit sealer (pid {self._proc.pid}) is gone: it exited with code {self._proc.returncode}"
+            )
         if self._failed is not None:
             raise AuditError(self._failed)
 
     def flush(self) -> None:
         """Write queued items to the sealer; raises ``AuditError`` if it is gone."""
         with self._lock:
+            self.check()  # also when the handover thread found it gone and took the queue with it
             batch = self._take()
             if not batch:
                 return
