@@ -79,22 +79,20 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
     node.kernel.cache.add_instrument(instrument)
     recorder = MarketDataRecorder()
     data = install_market_data_path(node, node_event_loop, recorder)
-    seen_at_delivery: list[tuple[int, int, int]] = []  # (quotes delivered, quotes seen, bars seen)
+    # (burst quotes delivered, burst quotes seen, all quotes seen, bars seen) at each delivery
+    seen_at_delivery: list[tuple[int, int, int, int]] = []
 
     def delivered(datum: object) -> None:
         # The client's instrument and the simulator's opening quote go through here too.
         if isinstance(datum, QuoteTick) and datum.bid_size == MARK:
-            seen_at_delivery.append((len(seen_at_delivery) + 1, strategy.quotes, strategy.bars))
-            assert strategy.others == others_before_burst[0]
+            seen = strategy.quotes + strategy.others
+            seen_at_delivery.append((len(seen_at_delivery) + 1, strategy.quotes, seen, strategy.bars))
 
     data.on_delivered = delivered
     n = BURST
 
-    others_before_burst = [0]
-
     def burst() -> None:
         # All at once, as a Kafka batch or a busy simulator delivers them.
-        others_before_burst[0] = strategy.others
         now = time.time_ns()
         for k in range(n):
             price = Decimal(5000) + Decimal(k % 7) / 4
@@ -124,7 +122,7 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
         node.dispose()
     assert len(seen_at_delivery) == n
     # When datum k is delivered (and recorded) the strategy has seen k quotes and every bar they made.
-    assert [(k, q) for k, q, _ in seen_at_delivery] == [(k, k) for k in range(1, n + 1)]
-    before = others_before_burst[0]
-    assert [b for _, _, b in seen_at_delivery] == [(before + k) // 5 for k in range(1, n + 1)]
-    assert len(recorder) == n + before  # recorded: exactly what the strategy saw
+    assert [(k, q) for k, q, _, _ in seen_at_delivery] == [(k, k) for k in range(1, n + 1)]
+    # ... and every 5-tick bar the quotes seen so far completed
+    assert [bars for _, _, _, bars in seen_at_delivery] == [seen // 5 for _, _, seen, _ in seen_at_delivery]
+    assert len(recorder) == n + strategy.others  # recorded: exactly what the strategy saw
