@@ -27,6 +27,7 @@ class AuditFile:
     def __init__(self, path: Path, fsync_interval_ms: int) -> None:
         self.path = path
         try:
+            self.torn_bytes_dropped = drop_torn_tail(path)
             self._fh: BinaryIO = open(path, "ab", buffering=1 << 20)  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise AuditError(f"cannot open audit file {path}: {exc.strerror}") from None
@@ -75,6 +76,36 @@ class AuditFile:
             self.flush()
             with self._lock:
                 self._fh.close()
+
+
+def drop_torn_tail(path: Path) -> int:
+    """Cut a last line that a crash left without its newline; returns the bytes cut (0: none).
+
+    A record is durable only with its ``\n``; a fragment after the last one was never a record, and
+    appending after it would glue the next record to it and break the chain for ``audit verify``.
+    """
+    if not path.exists():
+        return 0
+    with open(path, "r+b") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return 0
+        end = size
+        while end > 0:
+            start = max(0, end - (1 << 16))
+            fh.seek(start)
+            newline = fh.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        else:
+            keep = 0
+        fh.truncate(keep)
+        return size - keep
 
 
 def last_record(path: Path) -> dict | None:

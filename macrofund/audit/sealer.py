@@ -57,6 +57,11 @@ class Sealer:
             str(last["hash"]) if last is not None else None,
         )
         self.file = AuditFile(self.path, settings["fsync_interval_ms"])
+        if self.file.torn_bytes_dropped:
+            sys.stderr.write(
+                f"warning: {self.path}: cut {self.file.torn_bytes_dropped} bytes of a record a crash left "
+                f"half-written after seq {self.chain.seq}; the trail continues from seq {self.chain.seq}\n"
+            )
         self.db: AuditDatabaseWriter | None = None
         if settings.get("database_url"):
             self.db = AuditDatabaseWriter(

@@ -62,3 +62,17 @@ def test_audit_config_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         AuditConfig(db_retry_interval="0s")
     assert AuditConfig(db_drain_timeout="2m").db_drain_timeout.total_seconds() == 120
+
+
+def test_a_trail_continued_after_a_torn_last_line_still_verifies(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    _write(path, AuditChain("r"), 3).close()
+    with open(path, "ab") as fh:
+        fh.write(b'{"seq":4,"pay')  # the process died mid-write
+    last = last_record(path)
+    assert last is not None and last["seq"] == 3
+    resumed = _write(path, AuditChain("r", int(last["seq"]), str(last["hash"])), 2)
+    resumed.close()
+    assert resumed.torn_bytes_dropped == len(b'{"seq":4,"pay')
+    result = verify_file(path)
+    assert result.ok and result.records == 5  # the fragment is gone, not glued to record 4
