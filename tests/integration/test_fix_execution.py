@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -968,5 +969,45 @@ def test_a_refused_logon_fails_connect_with_the_venues_reason_and_stops_retrying
             assert client.session is None  # no background retries left behind
         finally:
             await venue.stop()
+
+    run(scenario)
+
+
+def test_status_requests_for_many_orders_are_paced_to_the_configured_rate(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    """Start-up reconciliation and the periodic open-order check ask about every working order; a
+    venue throttles (and may log out) a session that sends thousands of 35=H at once."""
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.execution.messages import GenerateOrderStatusReports
+    from nautilus_trader.model.identifiers import ClientId
+
+    peer = venue_peer("B3")
+    config = b3_config(tmp_path, peer.port, status_requests_per_second=2)
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer),
+            running_node(config, B3LiveExecClientFactory) as (node, strategy),
+        ):
+            iid = InstrumentId.from_str(WIN)
+            orders = [
+                strategy.order_factory.limit(iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str(px))
+                for px in ("124000", "124005", "124010", "124015", "124020")
+            ]
+            for order in orders:
+                strategy.submit_order(order)
+            await eventually(lambda: all(o.status == OrderStatus.ACCEPTED for o in orders), what="accepted")
+            client: Any = node.kernel.exec_engine._clients[ClientId("B3")]
+            started = time.monotonic()
+            reports = await client.generate_order_status_reports(
+                GenerateOrderStatusReports(None, None, None, True, UUID4(), 0)
+            )
+            elapsed = time.monotonic() - started
+            assert sorted(r.client_order_id for r in reports) == sorted(o.client_order_id for o in orders)
+            assert all(r.order_status == OrderStatus.ACCEPTED for r in reports)
+            # 2 per second: waves at 0, 1 and 2 s
+            assert elapsed >= 2.0
+            assert len(received(peer, "H")) == len(orders)
 
     run(scenario)

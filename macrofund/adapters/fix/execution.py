@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.common.providers import InstrumentProvider
-from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.config import InstrumentProviderConfig, PositiveInt
 from nautilus_trader.execution.messages import (
     BatchCancelOrders,
     CancelAllOrders,
@@ -137,6 +137,9 @@ class FixExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
     mass_cancel: bool = True
     cancel_on_reconnect: bool = False
     status_timeout_secs: float = 5.0
+    # OrderStatusRequests (35=H) sent per second when asking about many orders at once (start-up and the
+    # periodic open-order check): venues throttle and may log out a session that bursts thousands.
+    status_requests_per_second: PositiveInt = 100
     logon_timeout_secs: float = 15.0
 
     def session_config(self) -> FixSessionConfig:
@@ -565,13 +568,26 @@ class FixExecutionClient(LiveExecutionClient):
         }
         for order in orders.values():
             self._track(order)
-        views = await asyncio.gather(*(self._request_status(o) for o in orders.values()))
+        views = await self._paced_status_requests(list(orders.values()))
         reports = []
         for order, view in zip(orders.values(), views, strict=True):
             report = self._status_report(order, view) if view is not None else None
             if report is not None:
                 reports.append(report)
         return reports
+
+    async def _paced_status_requests(self, orders: list[Order]) -> list[ExecutionReportView | None]:
+        """Ask about ``orders`` in waves of ``status_requests_per_second``, one wave per second."""
+        per_second = self._fix_config.status_requests_per_second
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        pending: list[asyncio.Task[ExecutionReportView | None]] = []
+        for i, order in enumerate(orders):
+            delay = start + i // per_second - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            pending.append(loop.create_task(self._request_status(order)))
+        return list(await asyncio.gather(*pending))
 
     def _track(self, order: Order) -> None:
         """Resume fill accounting for an order the cache restored (its fills so far are booked)."""
