@@ -66,7 +66,7 @@ from macrofund.engine.components import KernelHandle, RunComponent, install_comp
 from macrofund.engine.in_flight import InFlight, watch_live_engines
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
-from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, write_replay_config
+from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, process_now, write_replay_config
 from macrofund.errors import ConfigError, ModeUnavailableError
 from macrofund.reports.outputs import write_json
 from macrofund.venues.sim import fill_model_config
@@ -359,8 +359,10 @@ def install_market_data_path(
     """Put ``SettledMarketData`` on the node's ``DataEngine.process`` endpoint: how every paper and
     live node takes its market data (``bench/kafka_feed.py`` measures this same path)."""
     data_engine: Any = node.kernel.data_engine
-    data = SettledMarketData(loop, data_engine.process, _engine_backlog(node), recorder)
-    data.install(node.kernel.msgbus)
+    data = SettledMarketData(loop, process_now(data_engine), _engine_backlog(node), recorder)
+    data.install(node.kernel.msgbus, registered=data_engine.process)
+    trader: Any = node.trader
+    data.ready = lambda: bool(trader.is_running)
     return data
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from nautilus_trader.model.data import Bar, QuoteTick
+from nautilus_trader.model.instruments import Instrument
 
 from macrofund.reports.outputs import write_json
 
@@ -143,6 +144,27 @@ def pq_write(cols: dict[str, list[Any]], path: Path) -> Path:
 Backlog = Callable[[], int]
 
 
+def process_now(data_engine: Any) -> Callable[[Any], None]:
+    """The data engine's synchronous ``process``: the datum has reached the strategies when it returns.
+
+    A live node's ``DataEngine.process`` (``LiveDataEngine.process``) schedules each datum onto its
+    queue with ``loop.call_soon_threadsafe`` and handles it a loop iteration or two later. Our data
+    clients deliver on the loop thread (where Nautilus documents ``process`` must be called) and
+    ``SettledMarketData`` hands over one datum at a time anyway, so the hop buys nothing: a quote that
+    triggers nothing settles without a single loop iteration. What a datum triggers (a bar, an order)
+    still goes through the engines' queues and is waited for. ``DataEngine.process`` called unbound
+    runs the base (Cython) implementation, not the live override.
+    """
+    from nautilus_trader.data.engine import DataEngine
+
+    base_process = DataEngine.process
+
+    def process(datum: Any) -> None:
+        base_process(data_engine, datum)
+
+    return process
+
+
 class SettledMarketData:
     """The node's ``DataEngine.process`` endpoint: one datum at a time, each settled before the next.
 
@@ -168,15 +190,22 @@ class SettledMarketData:
         self._closed = False
         self.stats = FeedStats()
         self.on_delivered: Callable[[Any], None] | None = None
+        # Until the strategies run (and have subscribed), market data waits here: handed over earlier it
+        # would be recorded although no strategy saw it, and a replay would trade on it.
+        self.ready: Callable[[], bool] = lambda: True
 
-    def install(self, msgbus: Any) -> None:
-        """Take over ``DataEngine.process`` (``register`` raises if the endpoint exists, so deregister)."""
-        msgbus.deregister(self.ENDPOINT, self._forward)
+    def install(self, msgbus: Any, registered: Callable[[Any], None] | None = None) -> None:
+        """Take over ``DataEngine.process`` from ``registered`` (default: the forward), the handler the
+        kernel put there (``register`` raises if the endpoint exists, so deregister it first)."""
+        msgbus.deregister(self.ENDPOINT, registered or self._forward)
         msgbus.register(self.ENDPOINT, self.process)
 
     def process(self, datum: Any) -> None:
         """Accept a datum from a data client (event-loop thread); delivered in arrival order."""
         if self._closed:
+            return
+        if isinstance(datum, Instrument):  # definitions, not market data: needed before anything runs
+            self._forward(datum)
             return
         self.stats.received += 1
         self._waiting.append(datum)
@@ -187,6 +216,8 @@ class SettledMarketData:
         # Each engine queue is drained by its own task; yielding lets them run until nothing is left.
         # Inlined rather than a coroutine per wait: this loop runs once per datum.
         waiting, backlog, forward, sleep = self._waiting, self._backlog, self._forward, asyncio.sleep
+        while not self.ready() and not self._closed:
+            await sleep(0.01)
         while waiting and not self._closed:
             while backlog():
                 await sleep(0)
