@@ -330,27 +330,12 @@ def _apply_venue_events_inline(node: TradingNode) -> None:
 _IN_FLIGHT: WeakKeyDictionary[TradingNode, InFlight] = WeakKeyDictionary()
 
 
-def _engine_backlog(node: TradingNode) -> Callable[[], int]:
-    """Messages the node's live engines hold: queued, or scheduled to be queued (``in_flight``)."""
-    data: Any = node.kernel.data_engine
-    risk: Any = node.kernel.risk_engine
-    execution: Any = node.kernel.exec_engine
+def _engine_backlog(node: TradingNode) -> Callable[[], bool]:
+    """Whether the node's live engines hold messages: queued, or scheduled to be queued."""
     in_flight = _IN_FLIGHT.get(node)
     if in_flight is None:
         in_flight = _IN_FLIGHT[node] = watch_live_engines(node.kernel)
-
-    def backlog() -> int:
-        return int(
-            in_flight.count
-            + data.data_qsize()
-            + data.cmd_qsize()
-            + risk.cmd_qsize()
-            + risk.evt_qsize()
-            + execution.cmd_qsize()
-            + execution.evt_qsize()
-        )
-
-    return backlog
+    return in_flight.busy
 
 
 def install_market_data_path(
