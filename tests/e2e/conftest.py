@@ -69,8 +69,15 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[CliResult, Ru
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_exchange_sim(venue: str, state_dir: Path, password_env: str) -> tuple[subprocess.Popen[str], int]:
-    """``macrofund exchange-sim --venue <venue>`` on a free port, with the packaged config; waits for it."""
+def start_exchange_sim(
+    venue: str,
+    state_dir: Path,
+    password_env: str,
+    config: Path | None = None,
+    timeout_s: float = 30,
+) -> tuple[subprocess.Popen[str], int]:
+    """``macrofund exchange-sim --venue <venue>`` on a free port (the packaged config unless ``config``
+    is given); waits until it listens."""
     import socket
     import time
 
@@ -82,7 +89,7 @@ def start_exchange_sim(venue: str, state_dir: Path, password_env: str) -> tuple[
             *(sys.executable, "-m", "macrofund", "exchange-sim", "--venue", venue, "--port", str(port)),
             *(
                 "--config",
-                str(ROOT / "configs" / f"exchange-sim-{venue}.toml"),
+                str(config or ROOT / "configs" / f"exchange-sim-{venue}.toml"),
                 "--state-dir",
                 str(state_dir),
             ),
@@ -92,7 +99,7 @@ def start_exchange_sim(venue: str, state_dir: Path, password_env: str) -> tuple[
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while True:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.fixtures.servers import free_port
+from tests.e2e.conftest import start_exchange_sim
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = ROOT / "configs" / "live-b3-local.toml"
@@ -38,26 +36,8 @@ def _env(dsn: str, password: str | None = "local-only") -> dict[str, str]:
 @pytest.fixture
 def b3_venue(tmp_path: Path) -> Iterator[int]:
     """A running ``macrofund exchange-sim --venue b3`` on a free port."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "macrofund", "exchange-sim", "--venue", "b3", "--port", str(port)),
-            *("--config", str(SIM), "--state-dir", str(tmp_path / "venue")),
-        ],
-        env={**os.environ, "B3_SIM_PASSWORD": "local-only"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = start_exchange_sim("b3", tmp_path / "venue", "B3_SIM_PASSWORD")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"exchange-sim did not start: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.1)
         yield port
     finally:
         proc.terminate()

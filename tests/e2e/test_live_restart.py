@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ import pytest
 
 from macrofund.storage.pool import run_sync
 from macrofund.storage.rebuild import rebuild
-from tests.fixtures.servers import free_port
+from tests.e2e.conftest import start_exchange_sim
 
 RUN_ID = "restart1"
 CENTER = Decimal(160000)
@@ -129,24 +128,8 @@ def venue(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     config = tmp_path / "venue.toml"
     config.write_text(VENUE_CONFIG)
     state = tmp_path / "venue"
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "macrofund", "exchange-sim", "--venue", "b3", "--port", str(port)),
-            *("--config", str(config), "--state-dir", str(state)),
-        ],
-        env={**os.environ, "B3_SIM_PASSWORD": PASSWORD},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-    def listening() -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
+    proc, port = start_exchange_sim("b3", state, "B3_SIM_PASSWORD", config=config, timeout_s=60)
     try:
-        _wait_for("exchange-sim to listen", listening, 60, proc)
         yield port, state
     finally:
         proc.terminate()
