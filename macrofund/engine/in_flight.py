@@ -23,8 +23,7 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
-        self.queues: list[Any] = []  # the watched enqueuers' asyncio queues
-        self._deques: list[Any] = []
+        self._deques: list[Any] = []  # the watched enqueuers' queues, as asyncio.Queue's own deques
 
     def busy(self) -> bool:
         """Whether any watched message is scheduled or still queued (the engines' whole backlog).
@@ -39,8 +38,7 @@ class InFlight:
         enqueue = enqueuer.enqueue
         put_now = enqueuer._enqueue_nowait_safely
         queue = enqueuer._queue
-        self.queues.append(queue)
-        self._deques = [q._queue for q in self.queues]  # asyncio.Queue's own deque
+        self._deques.append(queue._queue)
 
         def counted_enqueue(message: Any) -> None:
             # The same test ThrottledEnqueuer.enqueue makes to choose call_soon_threadsafe.

@@ -496,7 +496,7 @@ async def _session(
     stdin: TextIO,
     emit: Emit,
     options: TicketOptions,
-    backlog: Callable[[], int],
+    backlog: Callable[[], bool],
 ) -> int:
     node = paper.node
     loop = asyncio.get_running_loop()

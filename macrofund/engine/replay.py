@@ -141,7 +141,7 @@ def pq_write(cols: dict[str, list[Any]], path: Path) -> Path:
     return path
 
 
-Backlog = Callable[[], int]
+Backlog = Callable[[], bool]
 
 
 def process_now(data_engine: Any) -> Callable[[Any], None]:
@@ -168,8 +168,9 @@ def process_now(data_engine: Any) -> Callable[[Any], None]:
 class SettledMarketData:
     """The node's ``DataEngine.process`` endpoint: one datum at a time, each settled before the next.
 
-    ``backlog`` returns how many messages are still queued in the node's engines; ``forward`` is the
-    data engine's own ``process``. Construct, then ``install(msgbus)`` right after the node is built.
+    ``backlog`` says whether the node's engines still hold messages; ``forward`` hands a datum to the
+    data engine (``process_now``). Construct, then ``install(msgbus, registered)`` right after the node is
+    built, ``registered`` being the handler the kernel put on the endpoint.
     """
 
     ENDPOINT = "DataEngine.process"
@@ -194,10 +195,10 @@ class SettledMarketData:
         # would be recorded although no strategy saw it, and a replay would trade on it.
         self.ready: Callable[[], bool] = lambda: True
 
-    def install(self, msgbus: Any, registered: Callable[[Any], None] | None = None) -> None:
-        """Take over ``DataEngine.process`` from ``registered`` (default: the forward), the handler the
-        kernel put there (``register`` raises if the endpoint exists, so deregister it first)."""
-        msgbus.deregister(self.ENDPOINT, registered or self._forward)
+    def install(self, msgbus: Any, registered: Callable[[Any], None]) -> None:
+        """Take over ``DataEngine.process`` from ``registered``, the handler the kernel put there
+        (``register`` raises if the endpoint exists, so deregister it first)."""
+        msgbus.deregister(self.ENDPOINT, registered)
         msgbus.register(self.ENDPOINT, self.process)
 
     def process(self, datum: Any) -> None:
