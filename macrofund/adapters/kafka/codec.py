@@ -165,30 +165,9 @@ def _precisions(p: int, s: int) -> None:
 
 def decode(instrument_id: InstrumentId, value: bytes, ts_init: int) -> Decoded:
     """Decode one message for ``instrument_id`` (from the key); ``CodecError`` if it is malformed."""
-    if value[:2] == _QUOTE_HEADER and len(value) == _QUOTE_SIZE:  # the hot path, same checks inlined
-        _, _, p, s, stream, seq, ts_event, bid, ask, bid_size, ask_size = _QUOTE_UNPACK(value)
-        if p <= FIXED_PRECISION and s <= FIXED_PRECISION and ts_event >= 0:
-            ps, ss = _SCALE[p], _SCALE[s]
-            bid_raw, ask_raw = bid_size * ss, ask_size * ss
-            if bid_raw <= _SIZE_RAW_MAX and ask_raw <= _SIZE_RAW_MAX:
-                try:
-                    quote = _QUOTE_FROM_RAW(
-                        instrument_id, bid * ps, ask * ps, p, p, bid_raw, ask_raw, s, s, ts_event, ts_init
-                    )
-                except (ValueError, TypeError, OverflowError):
-                    pass  # re-decoded below for the precise error
-                else:
-                    return Decoded(quote, KIND_QUOTE, stream, seq)
-    if len(value) < 2:
-        raise CodecError(f"{len(value)} bytes: too short for a header")
-    version, kind = value[0], value[1]
-    if version != VERSION:
-        raise CodecError(f"unknown format version {version} (this reader knows {VERSION})")
-    expected = _SIZES.get(kind)
-    if expected is None:
-        raise CodecError(f"unknown message kind {kind}")
-    if len(value) != expected:
-        raise CodecError(f"kind {kind} must be {expected} bytes, got {len(value)}")
+    if value[:2] != _QUOTE_HEADER or len(value) != _QUOTE_SIZE:  # a well-formed quote header needs none
+        _check_header(value)
+    kind = value[1]
     try:
         if kind == KIND_QUOTE:
             return _decode_quote(instrument_id, value, ts_init)
@@ -199,6 +178,19 @@ def decode(instrument_id: InstrumentId, value: bytes, ts_init: int) -> Decoded:
         raise
     except (ValueError, TypeError, OverflowError) as exc:  # Nautilus rejects e.g. negative sizes
         raise CodecError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def _check_header(value: bytes) -> None:
+    if len(value) < 2:
+        raise CodecError(f"{len(value)} bytes: too short for a header")
+    version, kind = value[0], value[1]
+    if version != VERSION:
+        raise CodecError(f"unknown format version {version} (this reader knows {VERSION})")
+    expected = _SIZES.get(kind)
+    if expected is None:
+        raise CodecError(f"unknown message kind {kind}")
+    if len(value) != expected:
+        raise CodecError(f"kind {kind} must be {expected} bytes, got {len(value)}")
 
 
 def _check_ts(ts_event: int) -> None:
@@ -214,12 +206,19 @@ def _check_size(raw: int) -> int:
 
 
 def _decode_quote(instrument_id: InstrumentId, value: bytes, ts_init: int) -> Decoded:
-    _, _, p, s, stream, seq, ts_event, bid, ask, bid_size, ask_size = _QUOTE.unpack(value)
-    _precisions(p, s)
-    _check_ts(ts_event)
+    # The hot path (one call per quote on the consumer thread): each check is tested inline and only
+    # calls its helper, which raises with the reason, when it fails.
+    _, _, p, s, stream, seq, ts_event, bid, ask, bid_size, ask_size = _QUOTE_UNPACK(value)
+    if p > FIXED_PRECISION or s > FIXED_PRECISION:
+        _precisions(p, s)
+    if ts_event < 0:
+        _check_ts(ts_event)
     ps, ss = _SCALE[p], _SCALE[s]
-    bid_raw, ask_raw = _check_size(bid_size * ss), _check_size(ask_size * ss)
-    quote = QuoteTick.from_raw(
+    bid_raw, ask_raw = bid_size * ss, ask_size * ss
+    if bid_raw > _SIZE_RAW_MAX or ask_raw > _SIZE_RAW_MAX:
+        _check_size(bid_raw)
+        _check_size(ask_raw)
+    quote = _QUOTE_FROM_RAW(
         instrument_id, bid * ps, ask * ps, p, p, bid_raw, ask_raw, s, s, ts_event, ts_init
     )
     return Decoded(quote, KIND_QUOTE, stream, seq)
