@@ -43,7 +43,6 @@ from nautilus_trader.model.events import (
 from nautilus_trader.model.objects import FIXED_PRECISION
 
 from macrofund.audit.rebuild import ACCOUNT, DICT, FILL, POSITION, SUBMIT, Item
-from macrofund.risk.events import KillSwitchStep, RiskDecision
 
 # Position events' binary floats, written as their shortest round-trip decimal string.
 _FLOAT_KEYS = frozenset({"signed_qty", "avg_px_open", "avg_px_close", "realized_return"})
@@ -62,8 +61,6 @@ class Capture:
             PositionClosed: self._position,
             OrderInitialized: self._initialized,
             SubmitOrder: self._submit,
-            RiskDecision: self._flat,
-            KillSwitchStep: self._flat,
         }
 
     def item(self, obj: Any) -> Item:
@@ -74,12 +71,6 @@ class Capture:
         cls = type(obj)
         ts = obj.ts_event if hasattr(obj, "ts_event") else obj.ts_init
         return (cls.__name__, ts, DICT, cls.to_dict(obj))
-
-    @staticmethod
-    def _flat(e: Any) -> Item:
-        # macrofund's frozen dataclasses of plain values: ``__dict__`` encodes to the same JSON object as
-        # ``to_dict()`` (``asdict``, which deep-copies) without building it.
-        return (type(e).__name__, e.ts_event, DICT, e.__dict__)
 
     @staticmethod
     def _fill(e: Any) -> Item:

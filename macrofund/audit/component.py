@@ -73,10 +73,10 @@ class AuditTrail:
             sealer_settings(self.run_id, self.path, self.config_hash, config),
             flush_interval_s=min(config.fsync_interval_ms, FLUSH_INTERVAL_MS) / 1000 or 0.01,
             acknowledge_each=config.fsync_interval_ms == 0,
-            capture=Capture().item,
             # A simulated clock: the engine never idles while the run lasts (see ``handover``).
             idle_flush=not isinstance(handle.kernel.clock, TestClock),
         )
+        self._capture = Capture()
         self._stopped = False
         self._summary: dict[str, Any] = {}
         self.ignored_after_stop = 0
@@ -104,6 +104,7 @@ class AuditTrail:
         exec_engine = handle.kernel.exec_engine
         forward = exec_engine.execute
         msgbus.deregister(EXEC_ENDPOINT, forward)
+        capture = self._capture.item
         sealer = self.sealer
 
         def execute(command: Any) -> None:
@@ -111,7 +112,7 @@ class AuditTrail:
                 # Captured before forwarding; raises (and the command is not forwarded) once the sealer
                 # has failed. Not written down the pipe per command: waking the sealer costs ~0.1 ms.
                 sealer.check()
-                sealer.send_event(command)
+                sealer.send(capture(command))
             else:
                 self.ignored_after_stop += 1
             forward(command)
@@ -131,14 +132,14 @@ class AuditTrail:
         if self._stopped:
             self.ignored_after_stop += 1
             return
-        self.sealer.send_event(event)
+        self.sealer.send(self._capture.item(event))
 
     def _on_risk_event(self, event: Any) -> None:
-        # Frozen dataclasses of plain values: captured with their batch, like Nautilus's events.
+        # Flat frozen dataclasses: their __dict__ encodes to the same JSON object as the dataclass.
         if self._stopped:
             self.ignored_after_stop += 1
             return
-        self.sealer.send_event(event)
+        self.sealer.send((type(event).__name__, event.ts_event, DICT, event.__dict__))
 
     def _stop(self, ts_ns: int, completed: bool) -> None:
         if self._stopped:

@@ -1,20 +1,15 @@
 """The kernel side of the audit sealer: start it, hand it captured items in batches, stop it.
 
-Nautilus events and commands are queued as they are (they are immutable once published) and captured
-(``macrofund.audit.compact``) and encoded (msgspec JSON) when their batch is written: one tight loop over
-up to ``BATCH`` objects costs the engine's thread about half of what capturing each one in the middle of
-the engine's own work did, because the capture code and its data stay in the CPU's caches. Other items
-(payloads a caller built) are encoded at once, so a caller reusing its dict cannot change a record.
-
-The kernel's thread writes a batch down the sealer's pipe when it holds ``BATCH`` items or the last batch
-is ``flush_interval_s`` old; on a wall clock (paper, live) a small thread sends what a quiet engine (a
-session between events) has left waiting. A backtest's engine is never quiet while it runs, so it gets
-no such thread: each wake-up took the GIL from the engine's thread (~4,500 forced switches in a 15 s
-backtest). Commands are not written one by one: waking the sealer costs ~0.1 ms, so a command's record
-can sit here for at most ``flush_interval_s`` (a kill of the process in that window loses it, as the
-file's buffer could before). The pipe is enlarged to 1 MiB, so the engine only waits if the sealer falls
-more than that behind. With ``fsync_interval_ms = 0`` every item is sent at once and acknowledged by the
-sealer once it is written and fsynced.
+Each item is encoded (msgspec JSON) as it is captured. The kernel's thread writes a batch down the
+sealer's pipe when it holds ``BATCH`` items or the last batch is ``flush_interval_s`` old; a small
+thread sends what a quiet engine (a live session between events) has left waiting. Commands are not
+written one by one: waking the sealer costs ~0.1 ms, so a command's record can sit here for at most
+``flush_interval_s`` (a kill of the process in that window loses it, as the file's buffer could before).
+A backtest's engine is never idle while it runs, so it gets no such thread (``idle_flush=False``): each
+wake-up took the GIL from the engine's thread, ~4,500 forced switches in a 15 s backtest.
+The pipe is enlarged to 1 MiB, so the engine only waits if the sealer falls more than that behind.
+With ``fsync_interval_ms = 0`` every item is sent at once and acknowledged by the sealer once it is
+written and fsynced.
 """
 
 from __future__ import annotations
@@ -28,12 +23,10 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
-from msgspec import Raw
 
 from macrofund.audit.compact import rebuild_tables
 from macrofund.audit.rebuild import Item
@@ -44,7 +37,6 @@ BATCH = 512
 PIPE_SIZE = 1 << 20
 # JSON, not pickle: msgspec encodes an item in less than half the time, and carries 128-bit raw values.
 _encode = msgspec.json.Encoder().encode
-_BAD_PAYLOAD = (TypeError, ValueError, OverflowError)  # what msgspec raises for an unencodable value
 
 
 class SealerProcess:
@@ -55,12 +47,10 @@ class SealerProcess:
         settings: dict[str, Any],
         flush_interval_s: float,
         acknowledge_each: bool,
-        capture: Callable[[Any], Item] | None = None,
         idle_flush: bool = True,
     ) -> None:
-        """``capture`` turns what ``send_event`` queued into items (``Capture.item``); it runs in the
-        order things were queued, under the flush lock. ``idle_flush``: run the thread that sends what
-        an idle engine left queued (False only where the engine is never idle while it runs)."""
+        """``idle_flush``: run the thread that sends what an idle engine left queued (False only where
+        the engine is never idle while it runs)."""
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "macrofund.audit.sealer", json.dumps(settings)],
             stdin=subprocess.PIPE,
@@ -80,10 +70,9 @@ class SealerProcess:
         self.start_seq: int = hello["seq"]
         self.start_head: str = hello["head"]
         self._acknowledge_each = acknowledge_each
-        self._capture = capture
         # A deque: the kernel's thread appends at the right while a flush (on either thread) pops from
         # the left, so an item appended during a flush is never dropped with a swapped-out list.
-        self._items: deque[Any] = deque()  # encoded items (Raw) and events still to capture
+        self._items: deque[bytes] = deque()
         self.sent = 0  # items handed over; the sealer must have sealed exactly these (checked at stop)
         self._lock = threading.Lock()
         self._failed: str | None = None
@@ -101,17 +90,11 @@ class SealerProcess:
     # -- kernel thread ------------------------------------------------------------------------------
 
     def send(self, item: Item) -> None:
-        """Encode one item now (a snapshot: nothing its caller changes later can alter it) and queue it."""
-        self._queue(Raw(_encode(item)))
-
-    def send_event(self, obj: Any) -> None:
-        """Queue a Nautilus event or command, captured with the rest of its batch."""
-        self._queue(obj)
-
-    def _queue(self, entry: Any) -> None:
+        """Encode one item now (a snapshot: nothing the engine changes later can alter it; and bytes are
+        not tracked by the garbage collector while they wait) and queue it for the next batch."""
         self.sent += 1
         items = self._items
-        items.append(entry)
+        items.append(_encode(item))
         n = len(items)
         if (n & 31 == 0 and (n >= BATCH or time.monotonic() >= self._due)) or self._acknowledge_each:
             # A busy engine sends its own batches: the handover thread then never has to take the GIL.
@@ -120,9 +103,10 @@ class SealerProcess:
     def check(self) -> None:
         """Raise ``AuditError`` if the sealer is known to be gone (it exited, or a write to it failed).
 
-        The handover thread polls the process once per flush interval; polling here, per command, costs
-        the engine's thread a system call each time (~0.1 ms on a busy VM) and would not narrow the window
-        in which a dying sealer takes records with it: a record waits up to that interval anyway."""
+        The process is polled once per batch and by the handover thread once per flush interval, not
+        here: per command, ``Popen.poll`` cost the engine's thread a system call (~0.1 ms on a busy VM)
+        and would not narrow the window in which a dying sealer takes records with it, since a record
+        waits up to that interval before it is written anyway."""
         if self._failed is not None:
             raise AuditError(self._failed)
 
@@ -143,7 +127,7 @@ class SealerProcess:
             self._due = time.monotonic() + self._interval_s
             self._write(batch)
             if self._acknowledge_each:
-                self._write([Raw(_encode(("", 0, "ack", None)))])
+                self._write([_encode(("", 0, "ack", None))])
                 self._reply()
 
     def stop(self, ts_ns: int, completed: bool) -> dict[str, Any]:
@@ -154,7 +138,7 @@ class SealerProcess:
             self._flusher.join()
         with self._lock:
             batch = self._take()
-            batch.append(Raw(_encode(("", ts_ns, "stop", completed))))
+            batch.append(_encode(("", ts_ns, "stop", completed)))
             self._write(batch)
             with contextlib.suppress(OSError):
                 self._in.close()
@@ -183,25 +167,15 @@ class SealerProcess:
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _take(self) -> list[Any]:
+    def _take(self) -> list[bytes]:
         """Everything queued so far, oldest first (call with the lock held)."""
         pop = self._items.popleft
         return [pop() for _ in range(len(self._items))]
 
-    def _body(self, batch: list[Any]) -> bytes:
-        """One JSON array of the batch's items, each event captured now, in queue order."""
-        capture = self._capture
-        if capture is not None:
-            batch = [entry if type(entry) is Raw else capture(entry) for entry in batch]
-        try:
-            return _encode(batch)
-        except _BAD_PAYLOAD:
-            return b"[" + b",".join(map(_encode_or_note, batch)) + b"]"
-
-    def _write(self, batch: list[Any]) -> None:
+    def _write(self, batch: list[bytes]) -> None:
         if self._failed is not None:
             raise AuditError(self._failed)
-        body = self._body(batch)
+        body = b"[" + b",".join(batch) + b"]"  # one JSON array of the encoded items
         data = memoryview(HEADER.pack(len(body)) + body)
         try:
             while data:
@@ -234,16 +208,6 @@ class SealerProcess:
                 self.flush()
             except AuditError:
                 return  # the kernel's thread sees it on its next command
-
-
-def _encode_or_note(item: Any) -> bytes:
-    """The item, or (when a value in it cannot be encoded) a record saying so: never a lost record."""
-    try:
-        return _encode(item)
-    except _BAD_PAYLOAD as exc:
-        name, ts = (item[0], item[1]) if isinstance(item, tuple) and len(item) == 4 else ("", 0)
-        note = {"record_type": str(name), "error": f"{type(exc).__name__}: {exc}", "repr": repr(item)[:2000]}
-        return _encode(("AuditCaptureError", ts if isinstance(ts, int) else 0, "d", note))
 
 
 def sealer_settings(

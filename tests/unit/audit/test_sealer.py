@@ -148,42 +148,6 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [msgspec.json.decode(line) for line in path.read_bytes().splitlines()]
 
 
-def test_events_captured_with_their_batch_seal_like_events_captured_one_by_one(tmp_path: Path) -> None:
-    # The kernel queues Nautilus objects and captures a whole batch at once; the records must be the
-    # ones capturing each object as it came would have given, in the same order.
-    queued, at_once = tmp_path / "queued.jsonl", tmp_path / "at_once.jsonl"
-    lazy = SealerProcess(_settings(queued), 0.02, False, capture=Capture().item, idle_flush=False)
-    eager = SealerProcess(_settings(at_once), 0.02, False)
-    capture = Capture()
-    for obj in _events():
-        lazy.send_event(obj)
-        eager.send(capture.item(obj))
-    lazy.stop(1, completed=True)
-    eager.stop(1, completed=True)
-    got, want = _records(queued), _records(at_once)
-    assert [(r["seq"], r["type"], r["payload"]) for r in got] == [
-        (r["seq"], r["type"], r["payload"]) for r in want
-    ]
-    assert verify_file(queued).ok and len(got) == len(_events()) + 1  # + RunStop
-
-
-def test_a_payload_that_cannot_be_encoded_is_recorded_as_such_and_its_batch_is_kept(tmp_path: Path) -> None:
-    path = tmp_path / "audit.jsonl"
-    sealer = SealerProcess(_settings(path), 0.02, False, capture=lambda item: item, idle_flush=False)
-    sealer.send_event(("Note", 1, "d", {"i": 1}))
-    sealer.send_event(("Note", 2, "d", {"bad": object()}))
-    sealer.send_event(("Note", 3, "d", {"i": 3}))
-    summary = sealer.stop(4, completed=True)
-    assert "error" not in summary
-    records = _records(path)
-    assert [r["type"] for r in records] == ["Note", "AuditCaptureError", "Note", "RunStop"]
-    note = records[1]["payload"]
-    assert (
-        note["record_type"] == "Note" and note["error"].startswith("TypeError") and "object" in note["repr"]
-    )
-    assert verify_file(path).ok
-
-
 def test_a_caller_changing_its_payload_after_send_cannot_change_the_record(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     sealer = SealerProcess(_settings(path), 0.02, False)
@@ -304,4 +268,17 @@ def test_once_the_sealer_is_gone_nothing_more_is_accepted(tmp_path: Path) -> Non
     sealer.send(("Note", 1, "d", {}))
     with pytest.raises(AuditError, match="is gone"):
         sealer.flush()
+    sealer.abandon()
+
+
+def test_without_the_idle_flush_thread_the_next_batch_finds_a_dead_sealer(tmp_path: Path) -> None:
+    # A backtest has no handover thread to poll the sealer: the engine's own next batch must notice.
+    sealer = SealerProcess(_settings(tmp_path / "audit.jsonl"), 0.02, False, idle_flush=False)
+    os.kill(sealer.pid, signal.SIGKILL)
+    assert _wait_gone(sealer.pid)
+    sealer.send(("Note", 1, "d", {}))
+    with pytest.raises(AuditError, match="is gone"):
+        sealer.flush()
+    with pytest.raises(AuditError, match="is gone"):
+        sealer.check()  # and from then on no command is forwarded
     sealer.abandon()
