@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 #: Message-bus topic of ``FeedStatus`` updates.
 FEED_STATUS_TOPIC = "macrofund.feed.status"
 
+#: Message-bus endpoint a paper/live node registers to take a data client's decoded batch in one call
+#: (``SettledMarketData.process_batch``: a list of market data, in order). A client delivers there when
+#: it is registered, else each datum to ``DataEngine.process`` as Nautilus clients do.
+DATA_BATCH_ENDPOINT = "macrofund.DataEngine.process_batch"
+
 #: Client names (Nautilus ``ClientId``s) of the two feeds in the node.
 SIM_CLIENT_NAME = "SIMFEED"
 KAFKA_CLIENT_NAME = "KAFKA"

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from nautilus_trader.model.data import Bar, QuoteTick
 from nautilus_trader.model.instruments import Instrument
 
+from macrofund.adapters.feed import DATA_BATCH_ENDPOINT
 from macrofund.reports.outputs import write_json
 
 RECORDING_DIR = "market_data"
@@ -200,6 +201,7 @@ class SettledMarketData:
         (``register`` raises if the endpoint exists, so deregister it first)."""
         msgbus.deregister(self.ENDPOINT, registered)
         msgbus.register(self.ENDPOINT, self.process)
+        msgbus.register(DATA_BATCH_ENDPOINT, self.process_batch)
 
     def process(self, datum: Any) -> None:
         """Accept a datum from a data client (event-loop thread); delivered in arrival order."""
@@ -213,23 +215,36 @@ class SettledMarketData:
         if self._task is None or self._task.done():
             self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
 
+    def process_batch(self, data: list[Any]) -> None:
+        """Accept a data client's batch of market data (no instruments), delivered in order like
+        ``process`` would deliver each datum."""
+        if self._closed:
+            return
+        self.stats.received += len(data)
+        self._waiting.extend(data)
+        if self._task is None or self._task.done():
+            self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
+
     async def _drain(self) -> None:
         # Each engine queue is drained by its own task; yielding lets them run until nothing is left.
         # Inlined rather than a coroutine per wait: this loop runs once per datum.
         waiting, backlog, forward, sleep = self._waiting, self._backlog, self._forward, asyncio.sleep
         while not self.ready() and not self._closed:
             await sleep(0.01)
+        # What was in flight before this task started settles first; after that the engines are idle
+        # whenever a datum is handed over, since the loop below only moves on once they are.
+        while backlog():
+            await sleep(0)
         while waiting and not self._closed:
-            while backlog():
-                await sleep(0)
-            if self._closed:
-                return
             datum = waiting.popleft()
             forward(datum)
             # Recorded even when close() was called meanwhile: the strategies are seeing this datum.
             while backlog():
                 await sleep(0)
             self._delivered(datum)
+            if self.on_delivered is not None:  # a hook may have caused work of its own: let it settle
+                while backlog():
+                    await sleep(0)
 
     def _delivered(self, datum: Any) -> None:
         stats = self.stats
@@ -244,8 +259,9 @@ class SettledMarketData:
                 stats.max_lag_ns = lag
         if self._recorder is not None:
             self._recorder.add(datum)
-        if self.on_delivered is not None:
-            self.on_delivered(datum)
+        on_delivered = self.on_delivered
+        if on_delivered is not None:
+            on_delivered(datum)
 
     async def close(self) -> None:
         """Stop delivering; wait for the datum in flight to settle (and be recorded) so nothing is lost."""

@@ -25,7 +25,7 @@ from nautilus_trader.data.messages import (
 from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
-from macrofund.adapters.feed import FEED_STATUS_TOPIC, FeedStatus
+from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, FEED_STATUS_TOPIC, FeedStatus
 from macrofund.adapters.kafka.config import KafkaDataClientConfig
 from macrofund.adapters.kafka.consumer import ConsumerSettings, Deduplicator, MarketDataConsumer
 from macrofund.adapters.kafka.topics import Kind, topic_for
@@ -134,6 +134,11 @@ class KafkaDataClient(LiveMarketDataClient):
             await asyncio.get_running_loop().run_in_executor(None, consumer.stop)
 
     def _deliver(self, batch: list[Any]) -> None:
+        # One call per decoded batch where the node takes batches (~1 µs less per quote than a message
+        # bus send per datum); checked per batch since the endpoint is registered after the client exists.
+        if DATA_BATCH_ENDPOINT in self._msgbus.endpoints():
+            self._msgbus.send(DATA_BATCH_ENDPOINT, batch)
+            return
         handle = self._handle_data
         for data in batch:
             handle(data)
