@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 
+import pytest
 from nautilus_trader.config import LoggingConfig, StrategyConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
@@ -16,6 +17,7 @@ from macrofund.adapters.feed import FEED_STATUS_TOPIC, FeedConfig, FeedStatus, d
 from macrofund.adapters.kafka.config import KafkaSettings
 from macrofund.adapters.kafka.producer import MarketDataProducer, ensure_topics
 from macrofund.adapters.kafka.topics import topic_for
+from macrofund.engine.paper import install_market_data_path
 from macrofund.venues.contracts import futures_contract
 from tests.fixtures.kafka import TansuBroker
 
@@ -41,9 +43,12 @@ class Recording(Strategy):
         self.quotes.append(tick)
 
 
+@pytest.mark.parametrize("node_path", ["bare", "paper_live"])
 def test_kafka_quotes_reach_a_strategy_in_a_trading_node(
-    kafka_broker: TansuBroker, node_event_loop: asyncio.AbstractEventLoop
+    kafka_broker: TansuBroker, node_event_loop: asyncio.AbstractEventLoop, node_path: str
 ) -> None:
+    # bare: Nautilus's own data path (each datum to DataEngine.process); paper_live: the settled path a
+    # paper or live node installs, which takes the client's decoded batches in one call.
     prefix = f"n{uuid.uuid4().hex[:10]}"
     ensure_topics(kafka_broker.bootstrap, [topic_for("ESZ6.CME", "quotes", prefix)], partitions=1)
     producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
@@ -79,6 +84,7 @@ def test_kafka_quotes_reach_a_strategy_in_a_trading_node(
         node.add_data_client_factory(name, factory)
     node.build()
     loop = node.get_event_loop()
+    settled = install_market_data_path(node, loop) if node_path == "paper_live" else None
     deadline = time.monotonic() + 60  # the group join alone can take seconds on a loaded machine
 
     def stop_when_done() -> None:
@@ -94,6 +100,8 @@ def test_kafka_quotes_reach_a_strategy_in_a_trading_node(
         node.dispose()
 
     assert len(strategy.quotes) == 300
+    if settled is not None:
+        assert settled.stats.received == settled.stats.delivered == 300
     first, last = strategy.quotes[0], strategy.quotes[-1]
     assert str(first.bid_price) == "6000.00" and str(first.ask_price) == "6000.25"
     assert str(last.bid_price) == f"{6000 + 0.25 * 299:.2f}"

@@ -7,6 +7,7 @@ import asyncio
 import time
 from decimal import Decimal
 
+import pytest
 from nautilus_trader.config import LoggingConfig, StrategyConfig, TradingNodeConfig
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick
@@ -14,7 +15,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
-from macrofund.adapters.feed import FeedConfig, data_clients
+from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, FeedConfig, data_clients
 from macrofund.adapters.sim_feed.config import SimFeedSettings
 from macrofund.engine.paper import install_market_data_path
 from macrofund.engine.replay import MarketDataRecorder
@@ -55,9 +56,11 @@ class Seen(Strategy):
         self.bars += 1
 
 
+@pytest.mark.parametrize("as_one_batch", [False, True], ids=["datum_by_datum", "one_batch"])
 def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_datum(
-    node_event_loop: asyncio.AbstractEventLoop,
+    node_event_loop: asyncio.AbstractEventLoop, as_one_batch: bool
 ) -> None:
+    # one_batch: the burst arrives as a data client's decoded batch (what the Kafka client sends).
     instrument = futures_contract(ES)
     # A real data client, so the subscriptions (and the bar aggregator) exist; at this rate the
     # simulator itself sends nothing during the test: every quote is the burst's.
@@ -94,6 +97,7 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
     def burst() -> None:
         # All at once, as a Kafka batch or a busy simulator delivers them.
         now = time.time_ns()
+        quotes = []
         for k in range(n):
             price = Decimal(5000) + Decimal(k % 7) / 4
             quote = QuoteTick(
@@ -105,7 +109,12 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
                 now + k,
                 now + k,
             )
-            node.kernel.msgbus.send("DataEngine.process", quote)
+            quotes.append(quote)
+        if as_one_batch:
+            node.kernel.msgbus.send(DATA_BATCH_ENDPOINT, quotes)
+        else:
+            for quote in quotes:
+                node.kernel.msgbus.send("DataEngine.process", quote)
 
     def stop_when_done() -> None:
         if len(seen_at_delivery) >= n or node_event_loop.time() > deadline:
