@@ -75,6 +75,9 @@ class RunSection(FrozenModel):
     # the run outputs and purged from the kernel's cache (keeps per-event cost flat on long runs).
     equity_interval: timedelta = timedelta(hours=1)
     purge_interval: timedelta = timedelta(hours=1)
+    # Live: wall-clock interval at which every open order is re-checked at its venue (one
+    # OrderStatusRequest each); 0 turns the checks off. Backtest and paper have nothing to reconcile.
+    open_order_check_interval: timedelta | None = timedelta(seconds=30)
 
     @field_validator("start", "end")
     @classmethod
@@ -90,6 +93,14 @@ class RunSection(FrozenModel):
         if duration <= timedelta(0):
             raise ValueError("must be positive")
         return duration
+
+    @field_validator("open_order_check_interval", mode="before")
+    @classmethod
+    def _check_interval(cls, value: object) -> timedelta | None:
+        duration = parse_duration(value)
+        if duration < timedelta(0):
+            raise ValueError("must be positive, or 0 for no checks")
+        return duration if duration > timedelta(0) else None
 
     @model_validator(mode="after")
     def _range(self) -> RunSection:

@@ -4,7 +4,7 @@ Everything else (data feed, strategies, risk, kill switch, audit, persistence, r
 console view, signal handling) is the same assembly as paper (``macrofund.engine.paper``); only the
 execution clients differ, and the venue is reconciled with: at start-up, about every order the node
 knows to be working (a restarted session first puts them back from our PostgreSQL records, see
-``macrofund.engine.restore``), and every ``OPEN_ORDER_CHECK_SECS`` while running.
+``macrofund.engine.restore``), and every ``run.open_order_check_interval`` (30 s) while running.
 """
 
 from __future__ import annotations
@@ -71,11 +71,6 @@ def _restore(
     return restored
 
 
-#: How often Nautilus re-asks the venue about every open order while running (one OrderStatusRequest
-#: each): catches a report the session never delivered (e.g. a fill the venue sent while our process
-#: stalled past the resend window). Start-up reconciliation runs regardless.
-OPEN_ORDER_CHECK_SECS = 30.0
-
 LIVE_VENUES = VenueSide(
     exec_clients=_fix_clients,
     inline_venue_events=False,
@@ -85,7 +80,10 @@ LIVE_VENUES = VenueSide(
     # Not Nautilus's Redis cache: its 1.221 reload crashes after a NETTING flip (#3081).
     resume_from_database=True,
     restore_orders=_restore,
-    open_check_interval_secs=OPEN_ORDER_CHECK_SECS,
+    # Every ``run.open_order_check_interval`` Nautilus re-asks the venue about every open order (one
+    # OrderStatusRequest each): catches a report the session never delivered (e.g. a fill the venue
+    # sent while our process stalled past the resend window). Start-up reconciliation runs regardless.
+    open_order_checks=True,
 )
 
 

@@ -370,8 +370,17 @@ class VenueSide:
     # venue about them (``macrofund.engine.restore``); paper: None (the sandbox's book is gone).
     # Called as restore_orders(node, config, instruments, dsn, run_id) after the node is built.
     restore_orders: Callable[[Any, RunConfig, dict[str, Instrument], str, str], Any] | None = None
-    # live: Nautilus re-asks the venue about open orders every this many seconds (None: start-up only).
-    open_check_interval_secs: float | None = None
+    # live: Nautilus re-asks the venue about open orders every ``run.open_order_check_interval`` while
+    # running (False: start-up reconciliation only, or none).
+    open_order_checks: bool = False
+
+
+def _open_check_secs(config: RunConfig, venue_side: VenueSide) -> float | None:
+    """Nautilus's periodic open-order check interval for this node (``None``: no periodic checks)."""
+    interval = config.run.open_order_check_interval
+    if not venue_side.open_order_checks or interval is None:
+        return None
+    return interval.total_seconds()
 
 
 def _sandbox_clients(config: RunConfig, instrument_ids: list[str]) -> dict[str, tuple[Any, Any]]:
@@ -432,7 +441,7 @@ def _build_node(
         # a real venue is asked for its orders at start-up.
         exec_engine=LiveExecEngineConfig(
             reconciliation=venue_side.reconciliation,
-            open_check_interval_secs=venue_side.open_check_interval_secs,
+            open_check_interval_secs=_open_check_secs(config, venue_side),
         ),
         data_clients={name: cfg for name, (cfg, _) in feed.items()},
         exec_clients=exec_clients,  # type: ignore[arg-type]

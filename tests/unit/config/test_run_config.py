@@ -93,3 +93,24 @@ def test_durations() -> None:
     assert parse_duration(90) == timedelta(seconds=90)
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration("fortnight")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("", 30.0), ('open_order_check_interval = "2m"', 120.0), ('open_order_check_interval = "0s"', None)],
+)
+def test_live_open_order_check_interval_reaches_the_live_node_only(
+    tmp_path: Path, line: str, expected: float | None
+) -> None:
+    from macrofund.engine.live import LIVE_VENUES
+    from macrofund.engine.paper import PAPER_VENUES, _open_check_secs
+
+    config = load_run_config(_write(tmp_path, MINIMAL + f"\n[run]\n{line}\n"))
+    assert _open_check_secs(config, LIVE_VENUES) == expected
+    assert _open_check_secs(config, PAPER_VENUES) is None  # the sandbox has nothing to re-check
+
+
+def test_a_negative_open_order_check_interval_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "\n[run]\nopen_order_check_interval = -5\n")
+    with pytest.raises(ConfigError, match=r"run\.open_order_check_interval: must be positive, or 0"):
+        load_run_config(path)
