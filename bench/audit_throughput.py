@@ -71,21 +71,11 @@ def bench_file(tmp: Path, n: int, fsync_interval_ms: int) -> float:
 def bench_sealer(tmp: Path, n: int) -> float:
     """Records/s through the sealer process (sent as fast as the pipe takes them) until the file is
     durable: how far ahead of a backtest's ~10-15k records/s the sealer stays."""
-    from macrofund.audit.compact import rebuild_tables
-    from macrofund.audit.handover import SealerProcess
+    from macrofund.audit.config import AuditConfig
+    from macrofund.audit.handover import SealerProcess, sealer_settings
 
-    settings = {
-        "run_id": "bench-sealer",
-        "path": str(tmp / "sealer.jsonl"),
-        "config_hash": "0" * 64,
-        "fsync_interval_ms": 100,
-        "database_url": None,
-        "db_queue_size": 1000,
-        "db_batch_size": 1000,
-        "db_retry_interval_s": 1.0,
-        "db_drain_timeout_s": 30.0,
-        "tables": rebuild_tables(),
-    }
+    # The run's own defaults: fsync every 100 ms, no database.
+    settings = sealer_settings("bench-sealer", tmp / "sealer.jsonl", "0" * 64, AuditConfig())
     sealer = SealerProcess(settings, flush_interval_s=0.02, acknowledge_each=False)
     t0 = time.perf_counter()
     for i in range(n):

@@ -2,12 +2,13 @@
 
 Issue 4's combined target: the EMA-cross backtest of ``bench/backtest_throughput.py`` (~200k GBM bars,
 log OFF) with ``[risk]`` (every control configured, none binding: ``bench/risk_chain.py``'s limits)
-and ``[audit]`` (file, default fsync policy) on, against both off. Runs go in back-to-back pairs, each
-in a fresh process, the side that goes first alternating from pair to pair; the fastest of
-``BENCH_REPEATS`` pairs (default 4). The target is judged on the median of the pairs' own ratios: the
-machine is shared and noisy (the same run's time varies by up to 1.6x from minute to minute here), so
-one lucky minute for one side decides a best-of-N comparison, while a pair shares its minute. The
-best-of-N ratio is printed beside it.
+and ``[audit]`` (file, default fsync policy) on, against both off. ``BENCH_REPEATS`` (default 4) pairs of
+back-to-back runs, each in a fresh process, the side that goes first alternating from pair to pair. The
+target is judged on the median of the pairs' own ratios of ``engine.run()`` time: the machine is shared
+and noisy (the same run's time varies by up to 1.6x from minute to minute here), so one lucky minute for
+one side decides a best-of-N comparison, while a pair shares its minute. The best-of-N ratio and the
+whole run's ratio (set-up, the audit sealer's start and its drain after the engine stopped) are printed
+beside it.
 
 Then, when valgrind is installed, the same comparison without the machine's noise: both sides on
 ``BENCH_CALLGRIND_BARS`` bars (default 20,000) under ``valgrind --tool=callgrind``, in parallel, and the
@@ -16,8 +17,6 @@ of ``nautilus_trader/backtest/engine``; set-up and the sealer process are not co
 counts repeat exactly for the same code and data, whatever else the machine does; they do not see
 cache misses or the sealer's share of the machine, so they are a floor for the cost, reported as its own
 line (``BENCH_CALLGRIND=0`` skips it; it takes about five minutes).
-The ratio is of ``engine.run()`` time; the whole run's ratio (set-up, the audit sealer's start and its
-drain after the engine stopped) is printed beside it.
 
     python -m bench controls_overhead
     BENCH_BARS=100000 BENCH_REPEATS=3 python -m bench controls_overhead

@@ -212,8 +212,7 @@ class SettledMarketData:
             return
         self.stats.received += 1
         self._waiting.append(datum)
-        if self._task is None or self._task.done():
-            self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
+        self._start_draining()
 
     def process_batch(self, data: list[Any]) -> None:
         """Accept a data client's batch of market data (no instruments), delivered in order like
@@ -222,6 +221,9 @@ class SettledMarketData:
             return
         self.stats.received += len(data)
         self._waiting.extend(data)
+        self._start_draining()
+
+    def _start_draining(self) -> None:
         if self._task is None or self._task.done():
             self._task = self._loop.create_task(self._drain(), name="macrofund-settled-data")
 
