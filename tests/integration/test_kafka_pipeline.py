@@ -12,6 +12,8 @@ uncommitted tail and nothing reaches the strategy twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -74,8 +76,10 @@ class Collector:
         self.received: list[tuple[str, int]] = []
         self.logs: list[str] = []
         self.dedup = Deduplicator()
+        self.threads: set[int] = set()
 
     def deliver(self, batch: list[Any]) -> None:
+        self.threads.add(threading.get_ident())
         for quote in batch:
             assert isinstance(quote, QuoteTick)
             self.received.append((str(quote.instrument_id), quote.bid_price.raw // 10**14))
@@ -198,6 +202,38 @@ def test_a_restarted_consumer_resumes_without_delivering_anything_twice(
         fresh.until(lambda: True)
         fresh.stop(third)
         assert fresh.received == []
+    finally:
+        fresh.close()
+
+
+def test_a_stop_in_the_middle_of_a_burst_commits_exactly_what_was_delivered(
+    kafka_broker: TansuBroker, collector: Collector
+) -> None:
+    # Small batches: the loop is still taking full batch after full batch when the stop comes.
+    prefix = _prefix()
+    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
+    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    sent = _produce(producer, 0, 20_000)
+    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), batch_size=50)
+
+    first = collector.consumer(settings)
+    collector.until(lambda: len(collector.received) >= 2000)
+    collector.stop(first)
+    delivered_first = len(collector.received)
+    assert delivered_first < len(sent)
+    assert collector.threads == {threading.get_ident()}  # delivered on the loop's thread only
+
+    # A fresh process (no de-duplication state) in the same group: it must start right after what the
+    # first one delivered, so a committed offset too far would lose quotes and one too short repeat them.
+    fresh = Collector()
+    try:
+        second = fresh.consumer(settings)
+        fresh.until(lambda: len(fresh.received) >= len(sent) - delivered_first)
+        time.sleep(0.5)  # anything extra would arrive now
+        fresh.until(lambda: True)
+        fresh.stop(second)
+        assert fresh.dedup.duplicates == 0
+        assert_exactly_once_in_order(collector.received + fresh.received, sent)
     finally:
         fresh.close()
 

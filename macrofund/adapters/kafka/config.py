@@ -28,7 +28,6 @@ class KafkaSettings(FrozenModel):
     # Group membership: tansu (and Kafka) wait about half of this before the first assignment.
     session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
     fetch_wait_max_ms: int = Field(default=10, ge=0, le=10_000)
-    queue_batches: int = Field(default=64, ge=1, le=100_000)  # bounded hand-over queue (thread -> loop)
     batch_size: int = Field(default=2000, ge=1, le=100_000)
     status_interval_secs: float = Field(default=1.0, gt=0, le=3600)
     consumer: dict[str, str | int | bool] = Field(default_factory=dict)  # extra librdkafka settings
@@ -66,7 +65,6 @@ class KafkaDataClientConfig(LiveDataClientConfig, frozen=True):
     start: str = "latest"
     session_timeout_ms: int = 6000
     fetch_wait_max_ms: int = 10
-    queue_batches: int = 64
     batch_size: int = 2000
     status_interval_secs: float = 1.0
     consumer_overrides: tuple[tuple[str, str], ...] = ()
@@ -86,7 +84,6 @@ def kafka_data_client_config(
         start=settings.start,
         session_timeout_ms=settings.session_timeout_ms,
         fetch_wait_max_ms=settings.fetch_wait_max_ms,
-        queue_batches=settings.queue_batches,
         batch_size=settings.batch_size,
         status_interval_secs=settings.status_interval_secs,
         consumer_overrides=tuple(

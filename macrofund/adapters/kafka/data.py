@@ -67,7 +67,6 @@ class KafkaDataClient(LiveMarketDataClient):
             start=config.start,
             session_timeout_ms=config.session_timeout_ms,
             fetch_wait_max_ms=config.fetch_wait_max_ms,
-            queue_batches=config.queue_batches,
             batch_size=config.batch_size,
             overrides=config.consumer_overrides,
         )
