@@ -33,7 +33,7 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, TopicPartition
 from nautilus_trader.model.identifiers import InstrumentId
 
-from macrofund.adapters.kafka.codec import CodecError, Decoded, decode
+from macrofund.adapters.kafka.codec import CodecError, decode
 from macrofund.adapters.kafka.producer import LIBRDKAFKA_LOG
 
 _MALFORMED_LOG_FIRST = 100  # log every malformed message up to this count, then every 1000th
@@ -42,22 +42,13 @@ _MALFORMED_LOG_FIRST = 100  # log every malformed message up to this count, then
 class Deduplicator:
     """Last delivered sequence per (stream, key, kind); lives as long as the data client, across consumers.
 
-    Used on the event loop only (at delivery), so it needs no lock.
+    A message is new when its ``seq`` is above ``last`` of its (stream, key, kind); the consumer applies
+    that rule at delivery (``MarketDataConsumer._handle``), on the event loop only, so it needs no lock.
     """
 
     def __init__(self) -> None:
-        self._last: dict[tuple[int, bytes, int], int] = {}
+        self.last: dict[tuple[int, bytes, int], int] = {}
         self.duplicates = 0
-
-    def accept(self, key: bytes, decoded: Decoded) -> bool:
-        """Whether ``decoded`` is new (and remember it); duplicates are counted."""
-        _, kind, stream, seq = decoded
-        ident = (stream, key, kind)
-        if seq <= self._last.get(ident, 0):
-            self.duplicates += 1
-            return False
-        self._last[ident] = seq
-        return True
 
 
 @dataclass
@@ -250,11 +241,17 @@ class MarketDataConsumer:
 
     def _handle(self, messages: list[Any]) -> None:
         # Runs once per message: keep the loop lean. The batch was fetched at one moment, so its
-        # messages share one ts_init.
+        # messages share one ts_init. De-duplication (``Deduplicator.accept``, inlined) follows runs: a
+        # partition's messages come in a row, from one stream, so the last sequence of the current
+        # (stream, key, kind) is kept in a local and written back when the run ends.
         counters = self.counters
         keys = self.settings.keys
         ts_init = self._now_ns()
-        accept = self.dedup.accept
+        dedup = self.dedup
+        last = dedup.last
+        duplicates = 0
+        run: tuple[int, bytes, int] | None = None
+        run_seq = 0
         out: list[Any] = []
         append = out.append
         offsets: dict[tuple[str, int], int] = {}
@@ -275,12 +272,23 @@ class MarketDataConsumer:
                 )
                 continue
             try:
-                decoded = decode(instrument_id, msg.value() or b"", ts_init)
+                data, kind, stream, seq = decode(instrument_id, msg.value() or b"", ts_init)
             except CodecError as exc:
                 self._malformed(msg.topic(), msg.partition(), offset, str(exc))
                 continue
-            if accept(key, decoded):
-                append(decoded[0])
+            if run is None or run[0] != stream or run[1] != key or run[2] != kind:
+                if run is not None:
+                    last[run] = run_seq
+                run = (stream, key, kind)
+                run_seq = last.get(run, 0)
+            if seq > run_seq:
+                run_seq = seq
+                append(data)
+            else:
+                duplicates += 1
+        if run is not None:
+            last[run] = run_seq
+        dedup.duplicates += duplicates
         if received:
             counters.connected = True
             counters.messages += received
