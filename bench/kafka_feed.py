@@ -149,11 +149,12 @@ def _decoder_stage(bootstrap: str, topics: list[str], ids: list[str], n: int) ->
     loop = _node_loop()
     state = {"count": 0, "first": 0.0, "last": 0.0}
 
-    def deliver(batch: list) -> None:
+    def deliver(batch: list, settled) -> None:
         if state["count"] == 0:
             state["first"] = time.perf_counter()
         state["count"] += len(batch)
         state["last"] = time.perf_counter()
+        settled()
 
     settings = ConsumerSettings(
         bootstrap_servers=bootstrap,

@@ -7,8 +7,9 @@ client configs and factories. Both feed clients publish a ``FeedStatus`` on the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -24,9 +25,26 @@ if TYPE_CHECKING:
 FEED_STATUS_TOPIC = "macrofund.feed.status"
 
 #: Message-bus endpoint a paper/live node registers to take a data client's decoded batch in one call
-#: (``SettledMarketData.process_batch``: a list of market data, in order). A client delivers there when
-#: it is registered, else each datum to ``DataEngine.process`` as Nautilus clients do.
+#: (``SettledMarketData.process_batch``: a list of market data, in order, or a ``DataBatch``). A client
+#: delivers there when it is registered, else each datum to ``DataEngine.process`` as Nautilus clients do.
 DATA_BATCH_ENDPOINT = "macrofund.DataEngine.process_batch"
+
+
+class DataBatch(list):  # type: ignore[type-arg]
+    """Market data for ``DATA_BATCH_ENDPOINT`` that says when the strategies have seen all of it.
+
+    ``settled`` is called once the node has handed the batch's last datum to the strategies (and what it
+    caused has settled); never, if the node stops first. A Kafka consumer records the batch's offsets as
+    processed, and takes its next batch, only then: offsets committed for data still waiting in the node
+    would be lost by a crash, and taking batches faster than the node settles them would grow memory.
+    """
+
+    __slots__ = ("settled",)
+
+    def __init__(self, data: list[Any], settled: Callable[[], None]) -> None:
+        super().__init__(data)
+        self.settled = settled
+
 
 #: Client names (Nautilus ``ClientId``s) of the two feeds in the node.
 SIM_CLIENT_NAME = "SIMFEED"

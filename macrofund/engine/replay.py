@@ -192,6 +192,7 @@ class SettledMarketData:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.stats = FeedStats()
+        self._settles: deque[tuple[int, Callable[[], None]]] = deque()  # (delivered count, DataBatch.settled)
         self.on_delivered: Callable[[Any], None] | None = None
         # Until the strategies run (and have subscribed), market data waits here: handed over earlier it
         # would be recorded although no strategy saw it, and a replay would trade on it.
@@ -217,10 +218,16 @@ class SettledMarketData:
 
     def process_batch(self, data: list[Any]) -> None:
         """Accept a data client's batch of market data (no instruments), delivered in order like
-        ``process`` would deliver each datum."""
+        ``process`` would deliver each datum; a ``DataBatch``'s ``settled`` is called after its last."""
         if self._closed:
             return
-        self.stats.received += len(data)
+        stats = self.stats
+        stats.received += len(data)
+        settled = getattr(data, "settled", None)
+        if settled is not None:
+            # Every datum received is delivered in arrival order, so the batch's last one is delivered
+            # when the delivered count reaches the received count as of now.
+            self._settles.append((stats.received, settled))
         self._waiting.extend(data)
         self._start_draining()
 
@@ -266,6 +273,9 @@ class SettledMarketData:
         on_delivered = self.on_delivered
         if on_delivered is not None:
             on_delivered(datum)
+        settles = self._settles
+        if settles and stats.delivered >= settles[0][0]:
+            settles.popleft()[1]()
 
     async def close(self) -> None:
         """Stop delivering; wait for the datum in flight to settle (and be recorded) so nothing is lost."""

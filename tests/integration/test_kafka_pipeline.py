@@ -78,11 +78,12 @@ class Collector:
         self.dedup = Deduplicator()
         self.threads: set[int] = set()
 
-    def deliver(self, batch: list[Any]) -> None:
+    def deliver(self, batch: list[Any], settled: Any) -> None:
         self.threads.add(threading.get_ident())
         for quote in batch:
             assert isinstance(quote, QuoteTick)
             self.received.append((str(quote.instrument_id), quote.bid_price.raw // 10**14))
+        settled()
 
     def consumer(self, settings: ConsumerSettings) -> MarketDataConsumer:
         consumer = MarketDataConsumer(
@@ -234,6 +235,60 @@ def test_a_stop_in_the_middle_of_a_burst_commits_exactly_what_was_delivered(
         fresh.stop(second)
         assert fresh.dedup.duplicates == 0
         assert_exactly_once_in_order(collector.received + fresh.received, sent)
+    finally:
+        fresh.close()
+
+
+class HoldingCollector(Collector):
+    """A receiver that has not finished with a batch until told: ``release()`` settles the oldest one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[Any] = []
+
+    def deliver(self, batch: list[Any], settled: Any) -> None:
+        super().deliver(batch, lambda: None)
+        self.held.append(settled)
+
+    def release(self) -> None:
+        self.held.pop(0)()
+
+
+def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_a_batch(
+    kafka_broker: TansuBroker,
+) -> None:
+    prefix = _prefix()
+    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
+    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    sent = _produce(producer, 0, 1000)
+    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), batch_size=100)
+    slow = HoldingCollector()
+    try:
+        consumer = slow.consumer(settings)
+        slow.until(lambda: len(slow.received) >= 100)
+        time.sleep(0.5)  # more would arrive now
+        slow.until(lambda: True)
+        assert len(slow.received) == 100 and len(slow.held) == 1  # one batch out, the rest left in Kafka
+        slow.release()
+        slow.until(lambda: len(slow.received) >= 200)
+        time.sleep(0.5)
+        slow.until(lambda: True)
+        assert len(slow.received) == 200
+        slow.stop(consumer)  # a stop (or crash) while the strategies still hold the second batch
+        settled, unsettled = slow.received[:100], slow.received[100:]
+    finally:
+        slow.close()
+
+    # Only the settled batch was committed: a fresh process re-reads the second one.
+    fresh = Collector()
+    try:
+        again = fresh.consumer(settings)
+        fresh.until(lambda: len(fresh.received) >= 900)
+        time.sleep(0.5)
+        fresh.until(lambda: True)
+        fresh.stop(again)
+        assert_exactly_once_in_order(settled + fresh.received, sent)
+        assert set(unsettled) <= set(fresh.received)
     finally:
         fresh.close()
 

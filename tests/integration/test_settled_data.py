@@ -15,7 +15,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
-from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, FeedConfig, data_clients
+from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, DataBatch, FeedConfig, data_clients
 from macrofund.adapters.sim_feed.config import SimFeedSettings
 from macrofund.engine.paper import install_market_data_path
 from macrofund.engine.replay import MarketDataRecorder
@@ -56,11 +56,12 @@ class Seen(Strategy):
         self.bars += 1
 
 
-@pytest.mark.parametrize("as_one_batch", [False, True], ids=["datum_by_datum", "one_batch"])
+@pytest.mark.parametrize("as_batches", [False, True], ids=["datum_by_datum", "two_batches"])
 def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_datum(
-    node_event_loop: asyncio.AbstractEventLoop, as_one_batch: bool
+    node_event_loop: asyncio.AbstractEventLoop, as_batches: bool
 ) -> None:
-    # one_batch: the burst arrives as a data client's decoded batch (what the Kafka client sends).
+    # two_batches: the burst arrives as two of a data client's decoded batches (what the Kafka client
+    # sends), each of which must say it settled only once the strategy has seen all of it.
     instrument = futures_contract(ES)
     # A real data client, so the subscriptions (and the bar aggregator) exist; at this rate the
     # simulator itself sends nothing during the test: every quote is the burst's.
@@ -93,6 +94,7 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
 
     data.on_delivered = delivered
     n = BURST
+    settled_at: list[int] = []  # burst quotes the strategy had seen when a batch said it settled
 
     def burst() -> None:
         # All at once, as a Kafka batch or a busy simulator delivers them.
@@ -110,8 +112,10 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
                 now + k,
             )
             quotes.append(quote)
-        if as_one_batch:
-            node.kernel.msgbus.send(DATA_BATCH_ENDPOINT, quotes)
+        if as_batches:
+            for part in (quotes[: n // 2], quotes[n // 2 :]):
+                batch = DataBatch(part, lambda: settled_at.append(strategy.quotes))
+                node.kernel.msgbus.send(DATA_BATCH_ENDPOINT, batch)
         else:
             for quote in quotes:
                 node.kernel.msgbus.send("DataEngine.process", quote)
@@ -135,3 +139,5 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
     # ... and every 5-tick bar the quotes seen so far completed
     assert [bars for _, _, _, bars in seen_at_delivery] == [seen // 5 for _, _, seen, _ in seen_at_delivery]
     assert len(recorder) == n + strategy.others  # recorded: exactly what the strategy saw
+    if as_batches:
+        assert settled_at == [n // 2, n]

@@ -3,15 +3,17 @@
 Threading: a consumer thread waits in confluent-kafka's blocking ``poll`` (the GIL released) for the first
 message of a burst and hands it to the event loop with ``loop.call_soon_threadsafe``. The loop then takes
 that message and everything already fetched, up to ``batch_size``, decodes, de-duplicates and delivers it,
-and does so again on the next loop iteration while full batches keep coming (order handling runs in
-between); then the thread waits again. Only one thread runs Python on the data path at a time: with the
-thread decoding while the loop delivered, the two fought over the GIL and the node took ~30% fewer quotes
-per second. The loop takes at most one batch per iteration; what it has not taken stays in librdkafka's
-fetch queue, which is bounded (``queued.max.messages.kbytes``) and stops fetching when full.
+and once the node has settled that batch takes the next, while full batches keep coming (order handling
+runs in between); then the thread waits again. Only one thread runs Python on the data path at a time:
+with the thread decoding while the loop delivered, the two fought over the GIL and the node took ~30%
+fewer quotes per second. What the loop has not taken stays in librdkafka's fetch queue, which is bounded
+(``queued.max.messages.kbytes``) and stops fetching when full.
 
-Commit after processing: the loop records a batch's offsets as *processed* once it has delivered it, and
-only processed offsets are stored for commit (``enable.auto.offset.store=false``), so a crash re-delivers
-at most what the strategy had not seen yet: at-least-once from Kafka.
+Commit after processing: a batch's offsets count as *processed* once the receiver says the strategies have
+seen all of it (``deliver``'s ``settled`` callback), and only processed offsets are stored for commit
+(``enable.auto.offset.store=false``), so a crash re-delivers at most what the strategies had not seen yet:
+at-least-once from Kafka. The next batch is taken only then, too, so a node that falls behind leaves the
+data in librdkafka's bounded fetch queue instead of its own memory.
 
 Exactly-once into the strategy: every message carries (stream, seq); ``Deduplicator`` drops one whose seq is
 not above the last delivered for its (stream, key, kind). Offsets alone would not do: a memory broker that
@@ -99,14 +101,18 @@ class ConsumerSettings:
 
 
 class MarketDataConsumer:
-    """One consumer (a waiting thread and the loop's turns). ``deliver`` runs on ``loop`` with a list of
-    Nautilus objects, in offset order."""
+    """One consumer (a waiting thread and the loop's turns).
+
+    ``deliver(batch, settled)`` runs on ``loop`` with a list of Nautilus objects, in offset order; it must
+    call ``settled()`` (on the loop) once the strategies have seen the whole batch, and nothing more is
+    taken until it does.
+    """
 
     def __init__(
         self,
         settings: ConsumerSettings,
         loop: asyncio.AbstractEventLoop,
-        deliver: Callable[[list[Any]], None],
+        deliver: Callable[[list[Any], Callable[[], None]], None],
         now_ns: Callable[[], int],
         log: Callable[[str], None],
         dedup: Deduplicator | None = None,
@@ -217,8 +223,8 @@ class MarketDataConsumer:
     # -- loop side -------------------------------------------------------------------------------------
 
     def _turn(self, first: Any = None) -> None:
-        """Take what is fetched (after ``first``), decode, de-duplicate, deliver; again next iteration
-        while full batches keep coming, else hand waiting back to the thread."""
+        """Take what is fetched (after ``first``), decode, de-duplicate, deliver; once the batch settled,
+        again next iteration while full batches keep coming, else hand waiting back to the thread."""
         size = self.settings.batch_size
         with self._closing:
             if self._closed or self._stop.is_set():
@@ -232,14 +238,25 @@ class MarketDataConsumer:
                 messages = [first]
                 if size > 1:
                     messages += consumer.consume(size - 1, 0)
-        if messages:
-            self._handle(messages)
-        if len(messages) >= size:
-            self._loop.call_soon(self._turn)  # other loop tasks (orders!) run in between
-        else:
-            self._turn_done.set()
+        more = len(messages) >= size
+        out, offsets = self._handle(messages)
+        processed = self.counters.processed
 
-    def _handle(self, messages: list[Any]) -> None:
+        def settled() -> None:
+            processed.update(offsets)
+            if more and not self._stop.is_set():
+                self._loop.call_soon(self._turn)  # other loop tasks (orders!) run in between
+            else:
+                self._turn_done.set()
+
+        if out:
+            self.counters.delivered += len(out)
+            self._deliver(out, settled)
+        else:
+            settled()
+
+    def _handle(self, messages: list[Any]) -> tuple[list[Any], dict[tuple[str, int], int]]:
+        """The batch's new data, and the next offset of each partition it came from."""
         # Runs once per message: keep the loop lean. The batch was fetched at one moment, so its
         # messages share one ts_init. De-duplication (``Deduplicator.accept``, inlined) follows runs: a
         # partition's messages come in a row, from one stream, so the last sequence of the current
@@ -292,11 +309,7 @@ class MarketDataConsumer:
         if received:
             counters.connected = True
             counters.messages += received
-        if out:
-            self._deliver(out)
-            counters.delivered += len(out)
-        if offsets:
-            counters.processed.update(offsets)
+        return out, offsets
 
     def _handle_error(self, msg: Any, error: KafkaError) -> None:
         code = error.code()

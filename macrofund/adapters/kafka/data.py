@@ -9,6 +9,7 @@ instrument and kind at connect, and feeds every decoded quote/trade/bar to the d
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, cast
 
 from confluent_kafka import KafkaException
@@ -25,7 +26,7 @@ from nautilus_trader.data.messages import (
 from nautilus_trader.live.data_client import LiveMarketDataClient
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
-from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, FEED_STATUS_TOPIC, FeedStatus
+from macrofund.adapters.feed import DATA_BATCH_ENDPOINT, FEED_STATUS_TOPIC, DataBatch, FeedStatus
 from macrofund.adapters.kafka.config import KafkaDataClientConfig
 from macrofund.adapters.kafka.consumer import ConsumerSettings, Deduplicator, MarketDataConsumer
 from macrofund.adapters.kafka.topics import Kind, topic_for
@@ -132,15 +133,18 @@ class KafkaDataClient(LiveMarketDataClient):
             # The thread waits for the loop to drain its queue before the final commit: run it off-loop.
             await asyncio.get_running_loop().run_in_executor(None, consumer.stop)
 
-    def _deliver(self, batch: list[Any]) -> None:
+    def _deliver(self, batch: list[Any], settled: Callable[[], None]) -> None:
         # One call per decoded batch where the node takes batches (~1 µs less per quote than a message
-        # bus send per datum); checked per batch since the endpoint is registered after the client exists.
+        # bus send per datum), which says when the strategies have seen it; checked per batch since the
+        # endpoint is registered after the client exists. A bare node has handled (queued) each datum
+        # when ``handle`` returns: that is all it can say.
         if DATA_BATCH_ENDPOINT in self._msgbus.endpoints():
-            self._msgbus.send(DATA_BATCH_ENDPOINT, batch)
+            self._msgbus.send(DATA_BATCH_ENDPOINT, DataBatch(batch, settled))
             return
         handle = self._handle_data
         for data in batch:
             handle(data)
+        settled()
 
     async def _publish_status(self) -> None:
         interval = self._config.status_interval_secs

@@ -1,5 +1,5 @@
-"""What the consumer delivers from one fetched batch: each (stream, instrument, kind)'s messages once, in
-order, whatever the batch interleaves; duplicates counted; offsets recorded as processed."""
+"""What the consumer makes of one fetched batch: each (stream, instrument, kind)'s messages once, in order,
+whatever the batch interleaves; duplicates counted; the next offset of every partition it came from."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _message(topic: str, offset: int, key: bytes, stream: int, seq: int) -> Mess
     return Message(topic=topic, partition=0, offset=offset, key=key, value=value)
 
 
-def _consumer(dedup: Deduplicator, delivered: list[Any]) -> MarketDataConsumer:
+def _consumer(dedup: Deduplicator) -> MarketDataConsumer:
     settings = ConsumerSettings(
         bootstrap_servers="127.0.0.1:1",
         group_id="unit",
@@ -29,7 +29,7 @@ def _consumer(dedup: Deduplicator, delivered: list[Any]) -> MarketDataConsumer:
     )
     loop = asyncio.new_event_loop()
     loop.close()  # never run: _handle is called directly, as the loop's turn would
-    return MarketDataConsumer(settings, loop, delivered.extend, lambda: 7, lambda _m: None, dedup=dedup)
+    return MarketDataConsumer(settings, loop, lambda _b, _s: None, lambda: 7, lambda _m: None, dedup=dedup)
 
 
 def _seen(delivered: list[Any]) -> list[tuple[str, int]]:
@@ -37,8 +37,8 @@ def _seen(delivered: list[Any]) -> list[tuple[str, int]]:
 
 
 def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
-    dedup, delivered = Deduplicator(), []
-    consumer = _consumer(dedup, delivered)
+    dedup = Deduplicator()
+    consumer = _consumer(dedup)
     batch = [
         _message("q.ES", 0, ES, stream=1, seq=1),
         _message("q.ES", 1, ES, stream=1, seq=2),
@@ -49,7 +49,7 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
         _message("q.ES", 5, ES, stream=1, seq=3),
         _message("q.NQ", 1, NQ, stream=1, seq=2),
     ]
-    consumer._handle(batch)
+    delivered, offsets = consumer._handle(batch)
     assert _seen(delivered) == [
         ("ESZ6.CME", 1),
         ("ESZ6.CME", 2),
@@ -59,12 +59,13 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
         ("NQZ6.CME", 2),
     ]
     assert dedup.duplicates == 2
-    assert consumer.counters.processed == {("q.ES", 0): 6, ("q.NQ", 0): 2}
-    assert consumer.counters.delivered == 6 and consumer.counters.messages == 8
+    assert offsets == {("q.ES", 0): 6, ("q.NQ", 0): 2}
+    assert consumer.counters.messages == 8
 
     # The next batch (a re-read after a reconnect) remembers what the first delivered.
-    delivered.clear()
-    consumer._handle([_message("q.ES", 6, ES, stream=1, seq=3), _message("q.ES", 7, ES, stream=1, seq=4)])
+    delivered, offsets = consumer._handle(
+        [_message("q.ES", 6, ES, stream=1, seq=3), _message("q.ES", 7, ES, stream=1, seq=4)]
+    )
     assert _seen(delivered) == [("ESZ6.CME", 4)]
     assert dedup.duplicates == 3
-    assert consumer.counters.processed[("q.ES", 0)] == 8
+    assert offsets == {("q.ES", 0): 8}
