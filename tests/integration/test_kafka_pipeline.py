@@ -102,6 +102,10 @@ class Collector:
 
         self.loop.run_until_complete(wait())
 
+    def run_for(self, seconds: float) -> None:
+        """Keep the loop running a while: anything still on its way (data, a batch after the last) arrives."""
+        self.loop.run_until_complete(asyncio.sleep(seconds))
+
     def stop(self, consumer: MarketDataConsumer, commit: bool = True) -> None:
         # The consumer thread waits for the loop to drain before its final commit: keep the loop running.
         self.loop.run_until_complete(self.loop.run_in_executor(None, lambda: consumer.stop(commit=commit)))
@@ -163,8 +167,7 @@ def test_every_quote_reaches_the_consumer_exactly_once_across_a_broker_restart(
         resumed.send(topic_for(instrument_id, "quotes", prefix), instrument_id, value)
     sent += _produce(resumed, 2000, 2000)
     collector.until(lambda: len(collector.received) >= 4000 and collector.dedup.duplicates >= 500)
-    time.sleep(0.5)  # anything extra would arrive now
-    collector.until(lambda: True)
+    collector.run_for(0.5)  # anything extra would arrive now
     collector.stop(consumer)
 
     assert_exactly_once_in_order(collector.received, sent)
@@ -199,8 +202,7 @@ def test_a_restarted_consumer_resumes_without_delivering_anything_twice(
     try:
         third = fresh.consumer(settings)
         fresh.until(lambda: third.counters.assigned > 0)
-        time.sleep(1.0)
-        fresh.until(lambda: True)
+        fresh.run_for(1.0)
         fresh.stop(third)
         assert fresh.received == []
     finally:
@@ -230,8 +232,7 @@ def test_a_stop_in_the_middle_of_a_burst_commits_exactly_what_was_delivered(
     try:
         second = fresh.consumer(settings)
         fresh.until(lambda: len(fresh.received) >= len(sent) - delivered_first)
-        time.sleep(0.5)  # anything extra would arrive now
-        fresh.until(lambda: True)
+        fresh.run_for(0.5)  # anything extra would arrive now
         fresh.stop(second)
         assert fresh.dedup.duplicates == 0
         assert_exactly_once_in_order(collector.received + fresh.received, sent)
@@ -266,13 +267,11 @@ def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_
     try:
         consumer = slow.consumer(settings)
         slow.until(lambda: len(slow.received) >= 100)
-        time.sleep(0.5)  # more would arrive now
-        slow.until(lambda: True)
+        slow.run_for(0.5)  # more would arrive now
         assert len(slow.received) == 100 and len(slow.held) == 1  # one batch out, the rest left in Kafka
         slow.release()
         slow.until(lambda: len(slow.received) >= 200)
-        time.sleep(0.5)
-        slow.until(lambda: True)
+        slow.run_for(0.5)
         assert len(slow.received) == 200
         slow.stop(consumer)  # a stop (or crash) while the strategies still hold the second batch
         settled, unsettled = slow.received[:100], slow.received[100:]
@@ -284,8 +283,7 @@ def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_
     try:
         again = fresh.consumer(settings)
         fresh.until(lambda: len(fresh.received) >= 900)
-        time.sleep(0.5)
-        fresh.until(lambda: True)
+        fresh.run_for(0.5)
         fresh.stop(again)
         assert_exactly_once_in_order(settled + fresh.received, sent)
         assert set(unsettled) <= set(fresh.received)
