@@ -154,7 +154,7 @@ def _decoder_stage(bootstrap: str, topics: list[str], ids: list[str], n: int) ->
             state["first"] = time.perf_counter()
         state["count"] += len(batch)
         state["last"] = time.perf_counter()
-        settled()
+        settled(len(batch))
 
     settings = ConsumerSettings(
         bootstrap_servers=bootstrap,

@@ -31,17 +31,18 @@ DATA_BATCH_ENDPOINT = "macrofund.DataEngine.process_batch"
 
 
 class DataBatch(list):  # type: ignore[type-arg]
-    """Market data for ``DATA_BATCH_ENDPOINT`` that says when the strategies have seen all of it.
+    """Market data for ``DATA_BATCH_ENDPOINT`` that says how much of it the strategies have seen.
 
-    ``settled`` is called once the node has handed the batch's last datum to the strategies (and what it
-    caused has settled); never, if the node stops first. A Kafka consumer records the batch's offsets as
+    ``settled(n)`` is called once the node has handed the batch's last datum to the strategies (and what
+    it caused has settled), with ``n`` = its length; when the node stops in the middle of the batch, with
+    the number it did hand over; never for a batch it had not started. A Kafka consumer records offsets as
     processed, and takes its next batch, only then: offsets committed for data still waiting in the node
     would be lost by a crash, and taking batches faster than the node settles them would grow memory.
     """
 
     __slots__ = ("settled",)
 
-    def __init__(self, data: list[Any], settled: Callable[[], None]) -> None:
+    def __init__(self, data: list[Any], settled: Callable[[int], None]) -> None:
         super().__init__(data)
         self.settled = settled
 

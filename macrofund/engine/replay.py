@@ -192,7 +192,8 @@ class SettledMarketData:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.stats = FeedStats()
-        self._settles: deque[tuple[int, Callable[[], None]]] = deque()  # (delivered count, DataBatch.settled)
+        # DataBatch.settled of each batch not yet fully delivered: (received count at its end, its length, it)
+        self._settles: deque[tuple[int, int, Callable[[int], None]]] = deque()
         self.on_delivered: Callable[[Any], None] | None = None
         # Until the strategies run (and have subscribed), market data waits here: handed over earlier it
         # would be recorded although no strategy saw it, and a replay would trade on it.
@@ -224,10 +225,10 @@ class SettledMarketData:
         stats = self.stats
         stats.received += len(data)
         settled = getattr(data, "settled", None)
-        if settled is not None:
+        if settled is not None and data:
             # Every datum received is delivered in arrival order, so the batch's last one is delivered
             # when the delivered count reaches the received count as of now.
-            self._settles.append((stats.received, settled))
+            self._settles.append((stats.received, len(data), settled))
         self._waiting.extend(data)
         self._start_draining()
 
@@ -275,15 +276,22 @@ class SettledMarketData:
             on_delivered(datum)
         settles = self._settles
         if settles and stats.delivered >= settles[0][0]:
-            settles.popleft()[1]()
+            _, length, settled = settles.popleft()
+            settled(length)
 
     async def close(self) -> None:
-        """Stop delivering; wait for the datum in flight to settle (and be recorded) so nothing is lost."""
+        """Stop delivering; wait for the datum in flight to settle (and be recorded) so nothing is lost;
+        tell a batch cut short how much of it the strategies saw."""
         self._closed = True
         task = self._task
         if task is not None and not task.done():
             await task
         self._waiting.clear()
+        delivered = self.stats.delivered
+        while self._settles:
+            end, length, settled = self._settles.popleft()
+            if delivered > end - length:  # started (a finished one was settled at its last datum)
+                settled(delivered - (end - length))
 
 
 # -- the replay config --------------------------------------------------------------------------------

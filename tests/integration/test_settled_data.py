@@ -94,7 +94,7 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
 
     data.on_delivered = delivered
     n = BURST
-    settled_at: list[int] = []  # burst quotes the strategy had seen when a batch said it settled
+    settled_at: list[tuple[int, int]] = []  # (what a batch said it settled, burst quotes the strategy saw)
 
     def burst() -> None:
         # All at once, as a Kafka batch or a busy simulator delivers them.
@@ -114,7 +114,7 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
             quotes.append(quote)
         if as_batches:
             for part in (quotes[: n // 2], quotes[n // 2 :]):
-                batch = DataBatch(part, lambda: settled_at.append(strategy.quotes))
+                batch = DataBatch(part, lambda seen: settled_at.append((seen, strategy.quotes)))
                 node.kernel.msgbus.send(DATA_BATCH_ENDPOINT, batch)
         else:
             for quote in quotes:
@@ -140,4 +140,4 @@ def test_each_datum_and_the_bar_it_completes_reach_the_strategy_before_the_next_
     assert [bars for _, _, _, bars in seen_at_delivery] == [seen // 5 for _, _, seen, _ in seen_at_delivery]
     assert len(recorder) == n + strategy.others  # recorded: exactly what the strategy saw
     if as_batches:
-        assert settled_at == [n // 2, n]
+        assert settled_at == [(n // 2, n // 2), (n - n // 2, n)]

@@ -10,10 +10,12 @@ fewer quotes per second. What the loop has not taken stays in librdkafka's fetch
 (``queued.max.messages.kbytes``) and stops fetching when full.
 
 Commit after processing: a batch's offsets count as *processed* once the receiver says the strategies have
-seen all of it (``deliver``'s ``settled`` callback), and only processed offsets are stored for commit
-(``enable.auto.offset.store=false``), so a crash re-delivers at most what the strategies had not seen yet:
-at-least-once from Kafka. The next batch is taken only then, too, so a node that falls behind leaves the
-data in librdkafka's bounded fetch queue instead of its own memory.
+seen all of it (``deliver``'s ``settled`` callback; up to the last datum they saw when the node stopped in
+the middle of it), and only processed offsets are stored for commit (``enable.auto.offset.store=false``),
+so nothing the strategies had not seen is skipped after a restart: at-least-once from Kafka (a crash
+re-reads what was delivered since the last commit; a clean stop commits exactly what was delivered). The
+next batch is taken only then, too, so a node that falls behind leaves the data in librdkafka's bounded
+fetch queue instead of its own memory.
 
 Exactly-once into the strategy: every message carries (stream, seq); ``Deduplicator`` drops one whose seq is
 not above the last delivered for its (stream, key, kind). Offsets alone would not do: a memory broker that
@@ -39,6 +41,11 @@ from macrofund.adapters.kafka.codec import CodecError, decode
 from macrofund.adapters.kafka.producer import LIBRDKAFKA_LOG
 
 _MALFORMED_LOG_FIRST = 100  # log every malformed message up to this count, then every 1000th
+
+
+def _next_offsets(messages: list[Any]) -> dict[tuple[str, int], int]:
+    """The next offset of each partition after ``messages``."""
+    return {(m.topic(), m.partition()): m.offset() + 1 for m in messages if m.error() is None}
 
 
 class Deduplicator:
@@ -104,15 +111,15 @@ class MarketDataConsumer:
     """One consumer (a waiting thread and the loop's turns).
 
     ``deliver(batch, settled)`` runs on ``loop`` with a list of Nautilus objects, in offset order; it must
-    call ``settled()`` (on the loop) once the strategies have seen the whole batch, and nothing more is
-    taken until it does.
+    call ``settled(n)`` (on the loop) once the strategies have seen the whole batch (``n = len(batch)``),
+    or, stopping in the middle of it, the first ``n``; nothing more is taken until it does.
     """
 
     def __init__(
         self,
         settings: ConsumerSettings,
         loop: asyncio.AbstractEventLoop,
-        deliver: Callable[[list[Any], Callable[[], None]], None],
+        deliver: Callable[[list[Any], Callable[[int], None]], None],
         now_ns: Callable[[], int],
         log: Callable[[str], None],
         dedup: Deduplicator | None = None,
@@ -239,24 +246,28 @@ class MarketDataConsumer:
                 if size > 1:
                     messages += consumer.consume(size - 1, 0)
         more = len(messages) >= size
-        out, offsets = self._handle(messages)
+        out, offsets, sources = self._handle(messages)
         processed = self.counters.processed
 
-        def settled() -> None:
-            processed.update(offsets)
-            if more and not self._stop.is_set():
-                self._loop.call_soon(self._turn)  # other loop tasks (orders!) run in between
-            else:
-                self._turn_done.set()
+        def settled(seen: int) -> None:
+            if seen >= len(out):
+                processed.update(offsets)
+                if more and not self._stop.is_set():
+                    self._loop.call_soon(self._turn)  # other loop tasks (orders!) run in between
+                    return
+            else:  # the node stopped in the middle: processed up to the last datum it handed over
+                processed.update(_next_offsets(messages[: sources[seen - 1] + 1 if seen else sources[0]]))
+            self._turn_done.set()
 
         if out:
             self.counters.delivered += len(out)
             self._deliver(out, settled)
         else:
-            settled()
+            settled(0)
 
-    def _handle(self, messages: list[Any]) -> tuple[list[Any], dict[tuple[str, int], int]]:
-        """The batch's new data, and the next offset of each partition it came from."""
+    def _handle(self, messages: list[Any]) -> tuple[list[Any], dict[tuple[str, int], int], list[int]]:
+        """The batch's new data, the next offset of each partition it came from, and the index in
+        ``messages`` of each datum's message."""
         # Runs once per message: keep the loop lean. The batch was fetched at one moment, so its
         # messages share one ts_init. De-duplication (``Deduplicator.accept``, inlined) follows runs: a
         # partition's messages come in a row, from one stream, so the last sequence of the current
@@ -271,9 +282,11 @@ class MarketDataConsumer:
         run_seq = 0
         out: list[Any] = []
         append = out.append
+        sources: list[int] = []
+        source = sources.append
         offsets: dict[tuple[str, int], int] = {}
         received = 0
-        for msg in messages:
+        for index, msg in enumerate(messages):
             error = msg.error()
             if error is not None:
                 self._handle_error(msg, error)
@@ -301,6 +314,7 @@ class MarketDataConsumer:
             if seq > run_seq:
                 run_seq = seq
                 append(data)
+                source(index)
             else:
                 duplicates += 1
         if run is not None:
@@ -309,7 +323,7 @@ class MarketDataConsumer:
         if received:
             counters.connected = True
             counters.messages += received
-        return out, offsets
+        return out, offsets, sources
 
     def _handle_error(self, msg: Any, error: KafkaError) -> None:
         code = error.code()

@@ -133,7 +133,7 @@ class KafkaDataClient(LiveMarketDataClient):
             # The thread waits for the loop to drain its queue before the final commit: run it off-loop.
             await asyncio.get_running_loop().run_in_executor(None, consumer.stop)
 
-    def _deliver(self, batch: list[Any], settled: Callable[[], None]) -> None:
+    def _deliver(self, batch: list[Any], settled: Callable[[int], None]) -> None:
         # One call per decoded batch where the node takes batches (~1 µs less per quote than a message
         # bus send per datum), which says when the strategies have seen it; checked per batch since the
         # endpoint is registered after the client exists. A bare node has handled (queued) each datum
@@ -144,7 +144,7 @@ class KafkaDataClient(LiveMarketDataClient):
         handle = self._handle_data
         for data in batch:
             handle(data)
-        settled()
+        settled(len(batch))
 
     async def _publish_status(self) -> None:
         interval = self._config.status_interval_secs

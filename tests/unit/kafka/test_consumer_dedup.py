@@ -49,7 +49,7 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
         _message("q.ES", 5, ES, stream=1, seq=3),
         _message("q.NQ", 1, NQ, stream=1, seq=2),
     ]
-    delivered, offsets = consumer._handle(batch)
+    delivered, offsets, sources = consumer._handle(batch)
     assert _seen(delivered) == [
         ("ESZ6.CME", 1),
         ("ESZ6.CME", 2),
@@ -60,12 +60,14 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
     ]
     assert dedup.duplicates == 2
     assert offsets == {("q.ES", 0): 6, ("q.NQ", 0): 2}
+    assert sources == [0, 1, 2, 4, 6, 7]  # the message each datum came from
     assert consumer.counters.messages == 8
 
     # The next batch (a re-read after a reconnect) remembers what the first delivered.
-    delivered, offsets = consumer._handle(
+    delivered, offsets, sources = consumer._handle(
         [_message("q.ES", 6, ES, stream=1, seq=3), _message("q.ES", 7, ES, stream=1, seq=4)]
     )
     assert _seen(delivered) == [("ESZ6.CME", 4)]
     assert dedup.duplicates == 3
     assert offsets == {("q.ES", 0): 8}
+    assert sources == [1]
