@@ -269,7 +269,7 @@ class MarketDataConsumer:
         """The batch's new data, the next offset of each partition it came from, and the index in
         ``messages`` of each datum's message."""
         # Runs once per message: keep the loop lean. The batch was fetched at one moment, so its
-        # messages share one ts_init. De-duplication (``Deduplicator.accept``, inlined) follows runs: a
+        # messages share one ts_init. De-duplication (the ``Deduplicator`` rule) follows runs: a
         # partition's messages come in a row, from one stream, so the last sequence of the current
         # (stream, key, kind) is kept in a local and written back when the run ends.
         counters = self.counters

@@ -130,7 +130,8 @@ class KafkaDataClient(LiveMarketDataClient):
         self._status_task = None
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            # The thread waits for the loop to drain its queue before the final commit: run it off-loop.
+            # The thread waits (up to 2 s) for the batch in the node to settle before the final commit, and
+            # the loop must keep running for that: stop it off-loop.
             await asyncio.get_running_loop().run_in_executor(None, consumer.stop)
 
     def _deliver(self, batch: list[Any], settled: Callable[[int], None]) -> None:
