@@ -45,14 +45,17 @@ class FeedStats:
     delivered: int = 0
     last_lag_ns: int = 0
     max_lag_ns: int = 0
-    _window: deque[int] = field(default_factory=lambda: deque(maxlen=100_000))
+    # The previous rate() sample (when, delivered then): a count per sample rather than a timestamp per
+    # datum, which cost every datum a deque append and capped the rate shown at the deque's length.
+    _sampled_ns: int = field(default_factory=time.time_ns)
+    _sampled_delivered: int = 0
 
-    def rate(self, now_ns: int, window_ns: int = 1_000_000_000) -> float:
-        """Data delivered per second over the last ``window_ns``."""
-        cutoff = now_ns - window_ns
-        while self._window and self._window[0] < cutoff:
-            self._window.popleft()
-        return len(self._window) * 1_000_000_000 / window_ns
+    def rate(self, now_ns: int) -> float:
+        """Data delivered per second since the previous call (the console asks once a second)."""
+        elapsed = now_ns - self._sampled_ns
+        delivered = self.delivered - self._sampled_delivered
+        self._sampled_ns, self._sampled_delivered = now_ns, self.delivered
+        return delivered * 1_000_000_000 / elapsed if elapsed > 0 else 0.0
 
 
 class MarketDataRecorder:
@@ -262,7 +265,6 @@ class SettledMarketData:
         stats = self.stats
         stats.delivered += 1
         now = _time_ns()
-        stats._window.append(now)
         ts_event = datum.ts_event
         if ts_event > 0:
             lag = now - ts_event if now > ts_event else 0

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass
 
 from macrofund.adapters.feed import DataBatch
-from macrofund.engine.replay import SettledMarketData
+from macrofund.engine.replay import FeedStats, SettledMarketData
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,14 @@ def test_a_batch_settles_after_its_last_datum_and_a_cut_one_with_what_was_handed
         assert node.stats.delivered == len(forwarded)
     finally:
         loop.close()
+
+
+def test_the_feed_rate_is_what_was_delivered_since_the_last_look_even_above_100k_per_second() -> None:
+    stats = FeedStats()
+    start = 1_000_000_000_000
+    stats.rate(start)  # the console's first look
+    stats.delivered += 250_000
+    assert stats.rate(start + 1_000_000_000) == 250_000.0
+    stats.delivered += 500
+    assert stats.rate(start + 1_500_000_000) == 1_000.0  # 500 in half a second
+    assert stats.rate(start + 2_500_000_000) == 0.0  # nothing since
