@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -298,6 +299,26 @@ def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_
         assert set(unseen) <= set(fresh.received)
     finally:
         fresh.close()
+
+
+def test_a_consumer_started_at_a_time_gets_exactly_what_was_produced_after_it(
+    kafka_broker: TansuBroker, collector: Collector
+) -> None:
+    prefix = _prefix()
+    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
+    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    _produce(producer, 0, 200)
+    time.sleep(1.0)  # broker timestamps are in milliseconds: keep well clear of the boundary
+    start = datetime.now(UTC).isoformat()
+    time.sleep(1.0)
+    after = _produce(producer, 200, 300)
+    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), start=start)
+
+    consumer = collector.consumer(settings)
+    collector.until(lambda: len(collector.received) >= 300)
+    collector.run_for(0.5)  # anything extra would arrive now
+    collector.stop(consumer)
+    assert_exactly_once_in_order(collector.received, after)
 
 
 def test_malformed_messages_are_counted_logged_with_their_offset_and_skipped(

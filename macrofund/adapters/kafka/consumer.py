@@ -141,6 +141,7 @@ class MarketDataConsumer:
         self._consumer: Consumer | None = None
         self._lag = 0
         self._missing_topics: set[str] = set()
+        self._start_offsets: dict[tuple[str, int], int] = {}  # for start = a time (see _on_assign)
 
     # -- lifecycle (loop side) -------------------------------------------------------------------------
 
@@ -171,19 +172,40 @@ class MarketDataConsumer:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._log_on_loop, message)
 
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self.counters.assigned = len(partitions)
-        self.counters.assignments += 1
+    def _offsets_at_start_time(self, consumer: Consumer) -> None:
+        """For ``start`` = a time: each existing partition's offset at that time, asked once by the thread
+        before its first poll. The assignment callback only applies them: it can run inside the loop's
+        ``consume`` (a rebalance in a burst), where a broker round trip would stall the node."""
         start = self.settings.start
         if start in ("latest", "earliest"):
             return
         ts_ms = int(datetime.fromisoformat(start).timestamp() * 1000)
-        for tp in partitions:
-            tp.offset = ts_ms
         try:
-            consumer.assign(consumer.offsets_for_times(partitions, timeout=10))
+            topics = consumer.list_topics(timeout=10).topics
+            partitions = [
+                TopicPartition(topic, partition, ts_ms)
+                for topic in self.settings.topics
+                if topic in topics
+                for partition in topics[topic].partitions
+            ]
+            found = consumer.offsets_for_times(partitions, timeout=10) if partitions else []
         except KafkaException as exc:
             self._log(f"cannot seek to {start}: {exc}; starting at the committed offset or the earliest")
+            return
+        # An offset of -1 (OFFSET_END): nothing at or after that time yet, so start at the end.
+        self._start_offsets = {(tp.topic, tp.partition): tp.offset for tp in found}
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.counters.assigned = len(partitions)
+        self.counters.assignments += 1
+        if not self._start_offsets:
+            return
+        # A partition created since the start (not looked up) resumes at the committed offset or the earliest.
+        for tp in partitions:
+            offset = self._start_offsets.get((tp.topic, tp.partition))
+            if offset is not None:
+                tp.offset = offset
+        consumer.assign(partitions)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.counters.assigned = 0
@@ -195,6 +217,7 @@ class MarketDataConsumer:
         last_lag = 0.0
         turn_done = self._turn_done
         try:
+            self._offsets_at_start_time(consumer)
             while not self._stop.is_set():
                 # Wait (GIL released) for the first message only; the loop then takes it and whatever else
                 # is fetched, decoding and delivering on its own thread, while this thread waits for its
