@@ -49,6 +49,14 @@ def _settings(bootstrap: str, prefix: str, group: str) -> ConsumerSettings:
     )
 
 
+def _fresh_topics(broker: TansuBroker, **settings: Any) -> tuple[MarketDataProducer, ConsumerSettings]:
+    """New one-partition topics for IDS, a producer for them, and consumer settings of a new group."""
+    prefix = _prefix()
+    ensure_topics(broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
+    consumer = dataclasses.replace(_settings(broker.bootstrap, prefix, f"g-{prefix}"), **settings)
+    return MarketDataProducer(broker.bootstrap, prefix), consumer
+
+
 def _produce(producer: MarketDataProducer, start: int, count: int) -> list[tuple[str, int]]:
     """``count`` quotes alternating ES/NQ whose bid encodes their global index; returns (id, bid)."""
     sent = []
@@ -179,12 +187,9 @@ def test_every_quote_reaches_the_consumer_exactly_once_across_a_broker_restart(
 def test_a_restarted_consumer_resumes_without_delivering_anything_twice(
     kafka_broker: TansuBroker, collector: Collector
 ) -> None:
-    prefix = _prefix()
-    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
-    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    producer, settings = _fresh_topics(kafka_broker)
     # Only the first 1,000 exist while the first consumer runs, so its crash is always mid-stream.
     sent = _produce(producer, 0, 1000)
-    settings = _settings(kafka_broker.bootstrap, prefix, f"g-{prefix}")
 
     first = collector.consumer(settings)
     collector.until(lambda: len(collector.received) >= 1000)
@@ -214,11 +219,8 @@ def test_a_stop_in_the_middle_of_a_burst_commits_exactly_what_was_delivered(
     kafka_broker: TansuBroker, collector: Collector
 ) -> None:
     # Small batches: the loop is still taking full batch after full batch when the stop comes.
-    prefix = _prefix()
-    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
-    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    producer, settings = _fresh_topics(kafka_broker, batch_size=50)
     sent = _produce(producer, 0, 20_000)
-    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), batch_size=50)
 
     first = collector.consumer(settings)
     collector.until(lambda: len(collector.received) >= 2000)
@@ -261,11 +263,8 @@ class HoldingCollector(Collector):
 def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_a_batch(
     kafka_broker: TansuBroker,
 ) -> None:
-    prefix = _prefix()
-    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
-    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    producer, settings = _fresh_topics(kafka_broker, batch_size=100)
     sent = _produce(producer, 0, 1000)
-    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), batch_size=100)
     slow = HoldingCollector()
     try:
         consumer = slow.consumer(settings)
@@ -304,15 +303,13 @@ def test_nothing_more_is_taken_and_nothing_committed_until_the_receiver_settles_
 def test_a_consumer_started_at_a_time_gets_exactly_what_was_produced_after_it(
     kafka_broker: TansuBroker, collector: Collector
 ) -> None:
-    prefix = _prefix()
-    ensure_topics(kafka_broker.bootstrap, [topic_for(i, "quotes", prefix) for i in IDS], partitions=1)
-    producer = MarketDataProducer(kafka_broker.bootstrap, prefix)
+    producer, settings = _fresh_topics(kafka_broker)
     _produce(producer, 0, 200)
     time.sleep(1.0)  # broker timestamps are in milliseconds: keep well clear of the boundary
     start = datetime.now(UTC).isoformat()
     time.sleep(1.0)
     after = _produce(producer, 200, 300)
-    settings = dataclasses.replace(_settings(kafka_broker.bootstrap, prefix, f"g-{prefix}"), start=start)
+    settings = dataclasses.replace(settings, start=start)
 
     consumer = collector.consumer(settings)
     collector.until(lambda: len(collector.received) >= 300)
