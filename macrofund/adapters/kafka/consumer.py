@@ -269,12 +269,12 @@ class MarketDataConsumer:
                 if size > 1:
                     messages += consumer.consume(size - 1, 0)
         more = len(messages) >= size
-        out, offsets, sources = self._handle(messages)
+        out, sources = self._handle(messages)
         processed = self.counters.processed
 
         def settled(seen: int) -> None:
             if seen >= len(out):
-                processed.update(offsets)
+                processed.update(_next_offsets(messages))
                 if more and not self._stop.is_set():
                     self._loop.call_soon(self._turn)  # other loop tasks (orders!) run in between
                     return
@@ -288,9 +288,9 @@ class MarketDataConsumer:
         else:
             settled(0)
 
-    def _handle(self, messages: list[Any]) -> tuple[list[Any], dict[tuple[str, int], int], list[int]]:
-        """The batch's new data, the next offset of each partition it came from, and the index in
-        ``messages`` of each datum's message."""
+    def _handle(self, messages: list[Any]) -> tuple[list[Any], list[int]]:
+        """The batch's new data, and the index in ``messages`` of each datum's message (the offsets it
+        settles are ``_next_offsets`` of the messages up to there)."""
         # Runs once per message: keep the loop lean. The batch was fetched at one moment, so its
         # messages share one ts_init. De-duplication (the ``Deduplicator`` rule) follows runs: a
         # partition's messages come in a row, from one stream, so the last sequence of the current
@@ -307,7 +307,6 @@ class MarketDataConsumer:
         append = out.append
         sources: list[int] = []
         source = sources.append
-        offsets: dict[tuple[str, int], int] = {}
         received = 0
         for index, msg in enumerate(messages):
             error = msg.error()
@@ -315,19 +314,15 @@ class MarketDataConsumer:
                 self._handle_error(msg, error)
                 continue
             received += 1
-            offset = msg.offset()
-            offsets[(msg.topic(), msg.partition())] = offset + 1
             key = msg.key()
             instrument_id = keys.get(key) if key is not None else None
             if instrument_id is None:
-                self._malformed(
-                    msg.topic(), msg.partition(), offset, f"key {key!r} is not a configured instrument"
-                )
+                self._malformed(msg, f"key {key!r} is not a configured instrument")
                 continue
             try:
                 data, kind, stream, seq = decode(instrument_id, msg.value() or b"", ts_init)
             except CodecError as exc:
-                self._malformed(msg.topic(), msg.partition(), offset, str(exc))
+                self._malformed(msg, str(exc))
                 continue
             if run is None or run[0] != stream or run[1] != key or run[2] != kind:
                 if run is not None:
@@ -346,7 +341,7 @@ class MarketDataConsumer:
         if received:
             counters.connected = True
             counters.messages += received
-        return out, offsets, sources
+        return out, sources
 
     def _handle_error(self, msg: Any, error: KafkaError) -> None:
         code = error.code()
@@ -365,11 +360,12 @@ class MarketDataConsumer:
         else:
             self._log(f"Kafka consumer error: {error.str()}")
 
-    def _malformed(self, topic: str, partition: int, offset: int, reason: str) -> None:
+    def _malformed(self, msg: Any, reason: str) -> None:
         self.counters.malformed += 1
         count = self.counters.malformed
         if count <= _MALFORMED_LOG_FIRST or count % 1000 == 0:
-            self._log(f"skipped malformed message {topic}[{partition}]@{offset} (#{count}): {reason}")
+            where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
+            self._log(f"skipped malformed message {where} (#{count}): {reason}")
 
     def _store_processed(self, consumer: Consumer) -> None:
         processed = dict(self.counters.processed)

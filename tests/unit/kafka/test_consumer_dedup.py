@@ -10,7 +10,12 @@ from confluent_kafka import Message
 from nautilus_trader.model.identifiers import InstrumentId
 
 from macrofund.adapters.kafka.codec import encode_quote_mantissas
-from macrofund.adapters.kafka.consumer import ConsumerSettings, Deduplicator, MarketDataConsumer
+from macrofund.adapters.kafka.consumer import (
+    ConsumerSettings,
+    Deduplicator,
+    MarketDataConsumer,
+    _next_offsets,
+)
 
 ES, NQ = b"ESZ6.CME", b"NQZ6.CME"
 
@@ -49,7 +54,7 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
         _message("q.ES", 5, ES, stream=1, seq=3),
         _message("q.NQ", 1, NQ, stream=1, seq=2),
     ]
-    delivered, offsets, sources = consumer._handle(batch)
+    delivered, sources = consumer._handle(batch)
     assert _seen(delivered) == [
         ("ESZ6.CME", 1),
         ("ESZ6.CME", 2),
@@ -59,15 +64,14 @@ def test_one_batch_delivers_each_streams_new_messages_once_in_order() -> None:
         ("NQZ6.CME", 2),
     ]
     assert dedup.duplicates == 2
-    assert offsets == {("q.ES", 0): 6, ("q.NQ", 0): 2}
+    assert _next_offsets(batch) == {("q.ES", 0): 6, ("q.NQ", 0): 2}  # what the batch settles
     assert sources == [0, 1, 2, 4, 6, 7]  # the message each datum came from
     assert consumer.counters.messages == 8
 
     # The next batch (a re-read after a reconnect) remembers what the first delivered.
-    delivered, offsets, sources = consumer._handle(
-        [_message("q.ES", 6, ES, stream=1, seq=3), _message("q.ES", 7, ES, stream=1, seq=4)]
-    )
+    again = [_message("q.ES", 6, ES, stream=1, seq=3), _message("q.ES", 7, ES, stream=1, seq=4)]
+    delivered, sources = consumer._handle(again)
     assert _seen(delivered) == [("ESZ6.CME", 4)]
     assert dedup.duplicates == 3
-    assert offsets == {("q.ES", 0): 8}
+    assert _next_offsets(again) == {("q.ES", 0): 8}
     assert sources == [1]
