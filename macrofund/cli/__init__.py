@@ -237,6 +237,9 @@ def run(
     except MacrofundError as exc:
         fail(str(exc))
     _print_result(result)
+    if result.summary.get("error"):
+        # Outputs are written (the run stopped in order), but it did not end the way it was asked to.
+        fail(str(result.summary["error"]), code=1)
 
 
 def _run_paper(run_config: Any, duration: str | None, on_stop: str, quiet: bool) -> Any:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from nautilus_trader.core.datetime import unix_nanos_to_iso8601
 from nautilus_trader.model.instruments import Instrument
 
 from macrofund.config.run_config import RunConfig, default_run_id, utc_ns
@@ -141,21 +142,42 @@ def run(
         start = utc_ns(config.run.start) if config.run.start else inputs.start_ns
         end = utc_ns(config.run.end) if config.run.end else inputs.end_ns
         engine_started = time.perf_counter()
-        built.engine.run(start=start, end=end)
+        error = _run_engine(built.engine, start, end)
         engine_seconds = time.perf_counter() - engine_started
         end_ts = built.engine.kernel.clock.timestamp_ns()
         built.recorder.finalize(end_ts)
         for component in built.components:
             component.on_run_end(end_ts)
-        return _write_outputs(config, built, run_id, out, time.perf_counter() - started, engine_seconds)
+        return _write_outputs(
+            config, built, run_id, out, time.perf_counter() - started, engine_seconds, error
+        )
     finally:
         for component in built.components:
             component.close()
         built.engine.dispose()
 
 
+def _run_engine(engine: Any, start: int, end: int) -> str | None:
+    """Run the backtest; an exception escaping a handler (a strategy's, say) stops it where it happened,
+    as it stops a paper or live node (``macrofund.engine.paper``): the engine is ended so the run's
+    outputs can be written, and the error is returned for the summary and the exit code."""
+    try:
+        engine.run(start=start, end=end)
+    except Exception as exc:
+        when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
+        engine.end()
+        return f"the run stopped at {when}: {exc!r} escaped a handler (its traceback is in the log)"
+    return None
+
+
 def _write_outputs(
-    config: RunConfig, built: BacktestRun, run_id: str, out: Path, elapsed: float, engine_seconds: float
+    config: RunConfig,
+    built: BacktestRun,
+    run_id: str,
+    out: Path,
+    elapsed: float,
+    engine_seconds: float,
+    error: str | None = None,
 ) -> RunResult:
     return write_run_outputs(
         config,
@@ -172,6 +194,7 @@ def _write_outputs(
             "engine_seconds": round(engine_seconds, 3),
             "cache_purges": built.recorder.purges,
             "output_dir": str(out),
+            **({"error": error} if error is not None else {}),
         },
     )
 

@@ -498,8 +498,21 @@ async def _session(
     options: TicketOptions,
     backlog: Callable[[], bool],
 ) -> int:
+    from macrofund.engine.paper import route_shutdown
+
     node = paper.node
     loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[int, str | None]] = asyncio.Queue()
+    failure: list[str] = []
+
+    def on_shutdown(command: Any) -> None:
+        # An exception escaped an engine's queue (see ``macrofund.engine.paper``): say so, stop reading.
+        if not failure:
+            failure.append(f"the node stopped itself: {command.reason or 'ShutdownSystem'}")
+            emit({"event": "error", "reason": failure[0]})
+            queue.put_nowait((0, None))
+
+    route_shutdown(node, on_shutdown)
     run_task = loop.create_task(node.run_async(), name="macrofund-order-ticket-node")
     started = loop.create_task(desk.started.wait())
     await asyncio.wait(
@@ -515,7 +528,6 @@ async def _session(
         )
         await _stop(node, run_task)
         return 1
-    queue: asyncio.Queue[tuple[int, str | None]] = asyncio.Queue()
     threading.Thread(target=_read_lines, args=(stdin, loop, queue), name="ticket-stdin", daemon=True).start()
     why = "end of input"
     while not run_task.done():
@@ -531,9 +543,9 @@ async def _session(
     while time.monotonic() < deadline and (desk.outstanding() or backlog()):
         await asyncio.sleep(0.05)
     left = desk.outstanding()
-    emit({"event": "stopping", "reason": why, "outstanding": left})
+    emit({"event": "stopping", "reason": failure[0] if failure else why, "outstanding": left})
     await _stop(node, run_task)
-    return 0
+    return 1 if failure else 0
 
 
 async def _stop(node: Any, run_task: asyncio.Task[Any]) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from nautilus_trader.common.messages import ShutdownSystem
 from nautilus_trader.config import (
     LiveDataEngineConfig,
     LiveExecEngineConfig,
@@ -71,6 +72,8 @@ from macrofund.errors import ConfigError, ModeUnavailableError
 from macrofund.reports.outputs import write_json
 from macrofund.venues.sim import fill_model_config
 
+# Where Nautilus publishes ShutdownSystem (``Component.shutdown_system``); the kernel subscribes to it.
+SHUTDOWN_TOPIC = "commands.system.shutdown"
 Notice = Callable[[str], None]
 
 
@@ -346,6 +349,10 @@ def install_market_data_path(
     data_engine: Any = node.kernel.data_engine
     data = SettledMarketData(loop, process_now(data_engine), _engine_backlog(node), recorder)
     data.install(node.kernel.msgbus, registered=data_engine.process)
+    # What LiveDataEngine does with an exception escaping its queue (graceful_shutdown_on_exception).
+    data.on_error = lambda exc: data_engine.shutdown_system(
+        f"Unexpected exception in data processing: {exc!r}"
+    )
     trader: Any = node.trader
     data.ready = lambda: bool(trader.is_running)
     return data
@@ -431,15 +438,20 @@ def _build_node(
     node_config = TradingNodeConfig(
         trader_id=TraderId(config.run.trader_id),
         logging=logging_config(config.run.log_level),
-        data_engine=LiveDataEngineConfig(),
+        # An exception escaping a live engine's queue (a strategy handler that raises, say) makes
+        # Nautilus 1.221 call os._exit(1) unless its engines shut down "gracefully": then it publishes
+        # ShutdownSystem, which ``_session`` turns into the run's own stop (docs/live.md).
+        data_engine=LiveDataEngineConfig(graceful_shutdown_on_exception=True),
         risk_engine=LiveRiskEngineConfig(
             # Nautilus's own throttle, the same in every mode (docs/risk.md)
             max_order_submit_rate=config.risk.engine_max_order_submit_rate,
             max_order_modify_rate=config.risk.engine_max_order_modify_rate,
+            graceful_shutdown_on_exception=True,
         ),
         # The sandbox reports nothing to reconcile (a resumed paper session is seeded from PostgreSQL);
         # a real venue is asked for its orders at start-up.
         exec_engine=LiveExecEngineConfig(
+            graceful_shutdown_on_exception=True,
             reconciliation=venue_side.reconciliation,
             open_check_interval_secs=_open_check_secs(config, venue_side),
         ),
@@ -560,6 +572,14 @@ def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -
     )
 
 
+def route_shutdown(node: TradingNode, handler: Callable[[ShutdownSystem], None]) -> None:
+    """Send ``ShutdownSystem`` (what a live engine publishes when an exception escapes its queue) to
+    ``handler`` instead of the kernel, which would stop the node without the run's stop sequence."""
+    kernel = node.kernel
+    kernel.msgbus.unsubscribe(SHUTDOWN_TOPIC, kernel._on_shutdown_system)
+    kernel.msgbus.subscribe(SHUTDOWN_TOPIC, handler)
+
+
 async def _session(
     paper: _PaperNode,
     run_id: str,
@@ -568,21 +588,30 @@ async def _session(
     on_status: StatusFn | None,
     cancel_on_stop: bool,
     notice: Notice,
-) -> str:
-    """Run until the duration passes, a signal arrives or the node stops; then shut down cleanly."""
+) -> tuple[str, str | None]:
+    """Run until the duration passes, a signal arrives or the node stops; then shut down cleanly.
+
+    Returns why it stopped, and an error when the node asked to stop itself."""
     loop = paper.loop
     node = paper.node
     stop = asyncio.Event()
-    reason = {"why": "node stopped"}
+    reason: dict[str, str] = {"why": "node stopped"}
 
     def request_stop(why: str) -> None:
         if not stop.is_set():
             reason["why"] = why
             stop.set()
 
-    # Replaces the kernel's handlers (which would stop the node without our shutdown sequence).
+    def on_shutdown_system(command: ShutdownSystem) -> None:
+        if not stop.is_set():
+            reason["error"] = f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
+        request_stop(f"shutdown requested: {command.reason or 'ShutdownSystem'}")
+
+    # Replaces the kernel's handlers (which would stop the node without our shutdown sequence: working
+    # orders left at the venue, the feed still running, the audit trail and persistence not drained).
     loop.add_signal_handler(signal.SIGINT, request_stop, "SIGINT")
     loop.add_signal_handler(signal.SIGTERM, request_stop, "SIGTERM")
+    route_shutdown(node, on_shutdown_system)
     if duration is not None:
         loop.call_later(duration.total_seconds(), request_stop, f"duration {duration} reached")
     run_task = loop.create_task(node.run_async(), name="macrofund-paper-node")
@@ -619,7 +648,7 @@ async def _session(
             run_task.cancel()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
-    return reason["why"]
+    return reason["why"], reason.get("error")
 
 
 def run_paper(
@@ -680,7 +709,7 @@ def run_paper(
                 resume.lost_orders = list(restored.skipped)
         start_ns = time.time_ns()
         started = time.perf_counter()
-        why = loop.run_until_complete(
+        why, error = loop.run_until_complete(
             _session(paper, run_id, config, duration, on_status, cancel_on_stop, notice)
         )
         end_ns = paper.node.kernel.clock.timestamp_ns()
@@ -696,6 +725,7 @@ def run_paper(
             "data_points": paper.data.stats.delivered,
             "elapsed_seconds": round(time.perf_counter() - started, 3),
             "stopped_by": why,
+            **({"error": error} if error is not None else {}),
             "session": session,
             "output_dir": str(out),
         }

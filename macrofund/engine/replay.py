@@ -198,6 +198,9 @@ class SettledMarketData:
         # DataBatch.settled of each batch not yet fully delivered: (received count at its end, its length, it)
         self._settles: deque[tuple[int, int, Callable[[int], None]]] = deque()
         self.on_delivered: Callable[[Any], None] | None = None
+        # Called once with the exception a datum's delivery raised (a strategy handler's, say); delivery
+        # has stopped by then. None: the exception propagates out of the draining task.
+        self.on_error: Callable[[Exception], None] | None = None
         # Until the strategies run (and have subscribed), market data waits here: handed over earlier it
         # would be recorded although no strategy saw it, and a replay would trade on it.
         self.ready: Callable[[], bool] = lambda: True
@@ -251,7 +254,18 @@ class SettledMarketData:
             await sleep(0)
         while waiting and not self._closed:
             datum = waiting.popleft()
-            forward(datum)
+            try:
+                forward(datum)
+            except Exception as exc:
+                # Stop here, as Nautilus's live data engine stops the node. The datum counts as seen
+                # (it reached the strategies): a recording replays the failure, a Kafka restart goes on
+                # after it instead of feeding it to the same bug again.
+                self._closed = True
+                self._delivered(datum)
+                if self.on_error is None:
+                    raise
+                self.on_error(exc)
+                return
             # Recorded even when close() was called meanwhile: the strategies are seeing this datum.
             while backlog():
                 await sleep(0)

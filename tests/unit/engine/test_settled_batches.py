@@ -69,3 +69,34 @@ def test_the_feed_rate_is_what_was_delivered_since_the_last_look_even_above_100k
     stats.delivered += 500
     assert stats.rate(start + 1_500_000_000) == 1_000.0  # 500 in half a second
     assert stats.rate(start + 2_500_000_000) == 0.0  # nothing since
+
+
+def test_a_datum_whose_delivery_raises_stops_delivery_and_counts_as_seen() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        forwarded: list[Datum] = []
+        errors: list[Exception] = []
+        settled: list[int] = []
+
+        def forward(datum: Datum) -> None:
+            forwarded.append(datum)
+            if datum.ts_event == 2:
+                raise ValueError("strategy bug")
+
+        node = SettledMarketData(loop, forward, lambda: False, recorder=None)
+        node.on_error = errors.append
+
+        async def run() -> None:
+            node.process_batch(DataBatch([Datum(k) for k in range(1, 5)], settled.append))
+            for _ in range(20):
+                await asyncio.sleep(0)
+            node.process_batch(DataBatch([Datum(9)], settled.append))  # arrives after the stop
+            await node.close()
+
+        loop.run_until_complete(run())
+        assert [d.ts_event for d in forwarded] == [1, 2]  # nothing after the datum that raised
+        assert [str(e) for e in errors] == ["strategy bug"]  # reported once
+        # The failing datum reached the strategies: it counts, so a Kafka restart resumes after it.
+        assert node.stats.delivered == 2 and settled == [2]
+    finally:
+        loop.close()

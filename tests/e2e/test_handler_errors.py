@@ -1,0 +1,107 @@
+"""A strategy handler that raises stops the run in order, in every mode: one error line, exit 1, the run's
+outputs written, working orders cancelled (paper/live), the audit trail sealed and the database complete.
+
+Before: a paper or live node died at once (Nautilus 1.221 calls ``os._exit(1)`` when an exception escapes
+a live engine's queue) with nothing written and orders left working; a backtest ended in a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pandas as pd
+
+from tests.e2e.conftest import read_outputs, run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+STRATEGY = [
+    "--set",
+    'strategies.0.path="tests.e2e.strategies.failing:FailingStrategy"',
+    "--set",
+    'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
+]
+
+
+def _error_line(stderr: str) -> str:
+    return [line for line in stderr.splitlines() if line.strip()][-1]
+
+
+def _audit_verifies(folder: Path) -> list[dict]:
+    check = run_cli("audit", "verify", str(folder / "audit.jsonl"))
+    assert check.code == 0, check.stdout + check.stderr
+    return [json.loads(line) for line in (folder / "audit.jsonl").read_text().splitlines()]
+
+
+def _paper(tmp_path: Path, dsn: str, run_id: str, config: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "macrofund", "run", "--mode", "paper"]
+    command += ["--config", str(ROOT / "configs" / "paper-6e-ema.toml"), "--output-dir", str(tmp_path)]
+    command += ["--run-id", run_id, "-q", "--duration", "20s", "--set", "feed.sim.rate=200", *STRATEGY]
+    command += ["--set", f"strategies.0.config={config}"]
+    env = {**os.environ, "MACROFUND_DATABASE_URL": dsn, "COLUMNS": "200"}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _fills_stored(dsn: str, run_id: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return int(await conn.fetchval("select count(*) from fills where run_id = $1", run_id))
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def test_paper_order_event_handler_raising_stops_in_order(tmp_path: Path, postgres_dsn: str) -> None:
+    proc = _paper(tmp_path, postgres_dsn, "h1", '{instrument_id="6EH7.CME", fail_in="on_order_filled"}')
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line = _error_line(proc.stderr)
+    assert line.startswith("error: the node stopped itself: ") and "RuntimeError" in line
+    assert "strategy bug in on_order_filled" in line
+    out = tmp_path / "h1"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by"].startswith("shutdown requested") and "RuntimeError" in summary["error"]
+    orders = pd.read_parquet(out / "orders.parquet").set_index("type")
+    assert orders.loc["MARKET", "status"] == "FILLED"
+    assert orders.loc["LIMIT", "status"] == "CANCELED"  # nothing left working at the venue
+    records = _audit_verifies(out)
+    assert records[-1]["type"] == "RunStop"
+    assert [r["type"] for r in records].count("OrderFilled") == 1
+    assert _fills_stored(postgres_dsn, "h1") == 1
+
+
+def test_paper_market_data_handler_raising_stops_at_that_quote(tmp_path: Path, postgres_dsn: str) -> None:
+    proc = _paper(tmp_path, postgres_dsn, "h2", '{instrument_id="6EH7.CME", fail_in="on_quote_tick"}')
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line = _error_line(proc.stderr)
+    assert "Unexpected exception in data processing" in line and "strategy bug in on_quote_tick #3" in line
+    # Once, not once per quote for the rest of the session.
+    assert proc.stderr.count("strategy bug in on_quote_tick") <= 3
+    summary = json.loads((tmp_path / "h2" / "summary.json").read_text())
+    assert summary["data_points"] == 3  # delivery stopped at the quote that raised
+    orders = pd.read_parquet(tmp_path / "h2" / "orders.parquet").set_index("type")
+    assert orders.loc["LIMIT", "status"] == "CANCELED"
+    assert _audit_verifies(tmp_path / "h2")[-1]["type"] == "RunStop"
+
+
+def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) -> None:
+    bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
+    config = f'{{instrument_id="6EH4.CME", fail_in="on_bar", fail_after=5, bar_type="{bar_type}"}}'
+    result = run_cli(
+        "run", "--output-dir", str(tmp_path), "--run-id", "h3", "-q", *STRATEGY,
+        "--set", f"strategies.0.config={config}",
+    )  # fmt: skip
+    assert result.code == 1, result.stderr[-2000:]
+    line = _error_line(result.stderr)
+    assert line.startswith("error: the run stopped at 2024-01-0") and "strategy bug in on_bar #5" in line
+    assert "Traceback" not in result.stderr.split("strategy bug in on_bar #5")[-1]  # no CLI traceback
+    outputs = read_outputs(tmp_path / "h3")
+    assert "on_bar #5" in outputs.summary["error"]
+    assert len(outputs.fills) == 1 and set(outputs.orders["type"]) == {"LIMIT", "MARKET"}
+    assert _audit_verifies(tmp_path / "h3")[-1]["type"] == "RunStop"
