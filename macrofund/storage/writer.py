@@ -202,6 +202,7 @@ class PersistenceWriter:
 
     def _drain_forever(self, loop: asyncio.AbstractEventLoop) -> None:
         queue = self._queue
+        next_take = 0.0
         while True:
             stopping = self._stopping
             if not queue:
@@ -211,6 +212,16 @@ class PersistenceWriter:
                 self._wake.clear()
                 if not queue:
                     continue
+            elif not stopping and len(queue) < self._batch_max:
+                # At most one batch per interval while events keep coming: taking whatever arrived
+                # during the last write meant back-to-back batches of a few rows, each ~1 ms of this
+                # thread's Python (transaction, statements) under the GIL, taken from the engine's
+                # thread (a live node's submit -> accepted p50 +40%). ``flush``/``close`` wake it early.
+                pause = next_take - time.monotonic()
+                if pause > 0:
+                    self._wake.wait(pause)
+                    self._wake.clear()
+            next_take = time.monotonic() + self._flush_interval
             depth = len(queue)
             self.stats.max_queue_depth = max(self.stats.max_queue_depth, depth)
             take = min(depth, self._batch_max)

@@ -392,6 +392,16 @@ class FixExecutionClient(LiveExecutionClient):
         session = self.session
         return session if session is not None and session.is_logged_on else None
 
+    # Submits and cancels go to the wire on the engine's own call. Nautilus's LiveExecutionClient
+    # formats the order and the command for its log and schedules a task per command: one more loop
+    # turn, behind whatever else is ready, before the message leaves (docs/live-execution.md, Speed).
+
+    def submit_order(self, command: SubmitOrder) -> None:
+        self._submit(command.order)
+
+    def cancel_order(self, command: CancelOrder) -> None:
+        self._cancel_command(command)
+
     async def _submit_order(self, command: SubmitOrder) -> None:
         self._submit(command.order)
 
@@ -421,6 +431,9 @@ class FixExecutionClient(LiveExecutionClient):
             )
 
     async def _cancel_order(self, command: CancelOrder) -> None:
+        self._cancel_command(command)
+
+    def _cancel_command(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
         if order is None:
             self._log.warning(f"cancel: {command.client_order_id} is not in the cache")
@@ -497,7 +510,7 @@ class FixExecutionClient(LiveExecutionClient):
 
     async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
         for cancel in command.cancels:
-            await self._cancel_order(cancel)
+            self._cancel_command(cancel)
 
     # -- status (35=H) and reconciliation ----------------------------------------------------------
 

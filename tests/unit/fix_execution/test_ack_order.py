@@ -4,6 +4,8 @@ In a live node the client's ``OrderSubmitted`` goes through the execution engine
 on loopback can acknowledge before that queue has run, so the cached order is still INITIALIZED when the
 150=0 is read. Found by ``bench/live_fix.py``: the ack was dropped and the order sat SUBMITTED until
 Nautilus's in-flight check asked the venue ~10 s later.
+
+Also: a submit is handled on the engine's own call, not in a task scheduled for a later loop turn.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import pytest
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.core.uuid import UUID4
+from nautilus_trader.execution.messages import SubmitOrder
 from nautilus_trader.model.enums import OrderSide, OrderStatus
-from nautilus_trader.model.events import OrderAccepted, OrderSubmitted
+from nautilus_trader.model.events import OrderAccepted, OrderRejected, OrderSubmitted
 from nautilus_trader.model.identifiers import AccountId, InstrumentId, StrategyId, TraderId, VenueOrderId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import LimitOrder
@@ -96,3 +99,13 @@ def test_a_repeated_ack_for_an_accepted_order_adds_nothing(client: Any) -> None:
     cache.update_order(order)
     exec_client._on_message(_ack(order, "E2"))
     assert not [e for e in events if isinstance(e, OrderAccepted)]
+
+
+def test_a_submit_is_handled_on_the_engines_call_without_a_loop_turn(client: Any) -> None:
+    exec_client, cache, events = client
+    order = _order(cache)
+    command = SubmitOrder(TRADER, STRATEGY, order, UUID4(), 0)
+    exec_client.submit_order(command)  # the loop never runs in this test
+    # No session is logged on here: the order is submitted and rejected at once, with the reason.
+    assert [type(e) for e in events] == [OrderSubmitted, OrderRejected]
+    assert "not logged on" in events[1].reason
