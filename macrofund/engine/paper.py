@@ -74,6 +74,8 @@ from macrofund.venues.sim import fill_model_config
 
 # Where Nautilus publishes ShutdownSystem (``Component.shutdown_system``); the kernel subscribes to it.
 SHUTDOWN_TOPIC = "commands.system.shutdown"
+# The component ids of Nautilus's engines: a ShutdownSystem from one of them means an exception escaped.
+ENGINE_IDS = frozenset({"DataEngine", "RiskEngine", "ExecEngine"})
 Notice = Callable[[str], None]
 
 
@@ -603,9 +605,11 @@ async def _session(
             stop.set()
 
     def on_shutdown_system(command: ShutdownSystem) -> None:
-        if not stop.is_set():
+        # From an engine: an exception escaped it (an error, exit 1). From a strategy or actor
+        # (``self.shutdown_system(...)``): a deliberate end, like the duration or a signal.
+        if not stop.is_set() and command.component_id.value in ENGINE_IDS:
             reason["error"] = f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
-        request_stop(f"shutdown requested: {command.reason or 'ShutdownSystem'}")
+        request_stop(f"shutdown requested by {command.component_id}: {command.reason or '-'}")
 
     # Replaces the kernel's handlers (which would stop the node without our shutdown sequence: working
     # orders left at the venue, the feed still running, the audit trail and persistence not drained).

@@ -216,7 +216,7 @@ class PersistenceWriter:
                 # At most one batch per interval while events keep coming: taking whatever arrived
                 # during the last write meant back-to-back batches of a few rows, each ~1 ms of this
                 # thread's Python (transaction, statements) under the GIL, taken from the engine's
-                # thread (a live node's submit -> accepted p50 +40%). ``flush``/``close`` wake it early.
+                # thread (a live node's submit -> accepted p50 +30%). ``flush``/``close`` wake it early.
                 pause = next_take - time.monotonic()
                 if pause > 0:
                     self._wake.wait(pause)

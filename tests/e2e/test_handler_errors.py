@@ -90,6 +90,17 @@ def test_paper_market_data_handler_raising_stops_at_that_quote(tmp_path: Path, p
     assert _audit_verifies(tmp_path / "h2")[-1]["type"] == "RunStop"
 
 
+def test_a_strategy_asking_for_the_end_stops_the_session_without_an_error(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    proc = _paper(tmp_path, postgres_dsn, "h4", '{instrument_id="6EH7.CME", fail_in="shutdown"}')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "h4" / "summary.json").read_text())
+    assert summary["stopped_by"].endswith(": done for the day") and "error" not in summary
+    orders = pd.read_parquet(tmp_path / "h4" / "orders.parquet").set_index("type")
+    assert orders.loc["LIMIT", "status"] == "CANCELED"
+
+
 def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) -> None:
     bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
     config = f'{{instrument_id="6EH4.CME", fail_in="on_bar", fail_after=5, bar_type="{bar_type}"}}'

@@ -3,6 +3,7 @@
 On its first bar or quote it rests a limit buy far below the market and buys one lot at market. Then
 ``fail_in`` raises: ``on_order_filled`` on that fill, ``on_quote_tick`` / ``on_bar`` on the
 ``fail_after``-th one. The tests check that the run stops in order when a user's handler raises.
+``fail_in = "shutdown"`` instead asks for the end deliberately (``shutdown_system``) at that point.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class FailingStrategyConfig(StrategyConfig, frozen=True, forbid_unknown_fields=T
     """``bar_type`` set: trade on bars (a backtest), else on quotes."""
 
     instrument_id: str
-    fail_in: str  # on_order_filled | on_quote_tick | on_bar
+    fail_in: str  # on_order_filled | on_quote_tick | on_bar | shutdown
     fail_after: int = 3
     bar_type: str | None = None
 
@@ -52,8 +53,11 @@ class FailingStrategy(Strategy):
             self.submit_order(
                 self.order_factory.market(self._instrument_id, OrderSide.BUY, instrument.make_qty(1))
             )
-        if self.config.fail_in == handler and self._seen == self.config.fail_after:
-            raise ValueError(f"strategy bug in {handler} #{self._seen}")
+        if self._seen == self.config.fail_after:
+            if self.config.fail_in == handler:
+                raise ValueError(f"strategy bug in {handler} #{self._seen}")
+            if self.config.fail_in == "shutdown":
+                self.shutdown_system("done for the day")
 
     def on_quote_tick(self, tick: QuoteTick) -> None:
         self._on_market(tick.bid_price.as_decimal(), "on_quote_tick")
