@@ -97,3 +97,34 @@ def test_a_missing_fix_password_is_one_line_and_leaves_no_run(
     assert errors and "B3_SIM_PASSWORD" in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs" / "live2").exists()
+
+
+def test_a_strategy_raising_in_a_live_session_cancels_at_the_venue_and_exits_1(
+    tmp_path: Path, b3_venue: int, postgres_dsn: str
+) -> None:
+    """Nautilus 1.221 would end the process at once (os._exit) and leave the resting order at the venue."""
+    failing = [
+        "--set", 'strategies.0.path="tests.e2e.strategies.failing:FailingStrategy"',
+        "--set", 'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
+        "--set", 'strategies.0.config={instrument_id="WINZ26.B3", fail_in="on_order_filled"}',
+    ]  # fmt: skip
+    proc = subprocess.run(
+        _live(tmp_path, b3_venue, "live-bug", "--duration", "30s", *failing),
+        env=_env(postgres_dsn),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    assert last.startswith("error: the node stopped itself") and "strategy bug in on_order_filled" in last
+    out = tmp_path / "runs" / "live-bug"
+    orders = pd.read_parquet(out / "orders.parquet").set_index("type")
+    assert orders.loc["MARKET", "status"] == "FILLED"
+    assert orders.loc["LIMIT", "status"] == "CANCELED"  # the venue confirmed the cancel (150=4)
+    log = "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
+    # A (mass) cancel went out, the venue reported the order cancelled, the session logged out.
+    assert ("|35=q|" in log or "|35=F|" in log) and "|150=4|" in log and "|35=5|" in log
+    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["type"] == "RunStop"

@@ -45,14 +45,17 @@ class FailingStrategy(Strategy):
         self._seen += 1
         if self._seen == 1:
             instrument = self.cache.instrument(self._instrument_id)
-            far_below = instrument.make_price(reference * Decimal("0.95"))
+            tick = instrument.price_increment.as_decimal()
+            far_below = instrument.make_price((reference * Decimal("0.95") / tick).to_integral_value() * tick)
             resting = self.order_factory.limit(
                 self._instrument_id, OrderSide.BUY, instrument.make_qty(1), far_below, TimeInForce.GTC
             )
             self.submit_order(resting)
-            self.submit_order(
-                self.order_factory.market(self._instrument_id, OrderSide.BUY, instrument.make_qty(1))
+            # IOC: B3 refuses a resting time in force on a market order.
+            market = self.order_factory.market(
+                self._instrument_id, OrderSide.BUY, instrument.make_qty(1), TimeInForce.IOC
             )
+            self.submit_order(market)
         if self._seen == self.config.fail_after:
             if self.config.fail_in == handler:
                 raise ValueError(f"strategy bug in {handler} #{self._seen}")
