@@ -21,7 +21,7 @@ from macrofund.config.run_config import RunConfig, default_run_id, utc_ns
 from macrofund.engine.backtest import BacktestRun, build_backtest, prepare_backtest
 from macrofund.engine.components import RunComponent
 from macrofund.engine.recorder import RunRecorder
-from macrofund.errors import ConfigError, ModeUnavailableError
+from macrofund.errors import ConfigError, MacrofundError, ModeUnavailableError
 from macrofund.reports.outputs import write_json, write_rows
 from macrofund.reports.summary import account_summary, build_summary
 
@@ -163,6 +163,8 @@ def _run_engine(engine: Any, start: int, end: int) -> str | None:
     outputs can be written, and the error is returned for the summary and the exit code."""
     try:
         engine.run(start=start, end=end)
+    except MacrofundError:
+        raise  # ours (the audit trail failed, say): already one clear line, handled by the caller
     except Exception as exc:
         when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
         engine.end()
