@@ -574,6 +574,25 @@ def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -
     )
 
 
+def _stop_trader_components(node: TradingNode) -> str | None:
+    """Stop the actors and strategies one by one, as ``Trader.stop`` does, but past one that raises.
+
+    Nautilus 1.221 re-raises an exception from ``on_stop`` out of ``Trader.stop`` and the kernel's stop
+    ends there: the other strategies, the engines and the venue clients (a FIX session: no logout) are
+    never stopped. One that raised stays STOPPING, which ``Trader.stop`` then skips. Returns the first
+    failure as one line, or ``None``.
+    """
+    failure: str | None = None
+    for component in [*node.trader.actors(), *node.trader.strategies()]:
+        if not component.is_running:
+            continue
+        try:
+            component.stop()
+        except Exception as exc:  # logged by Nautilus with its traceback
+            failure = failure or f"{component.id} failed to stop: {exc!r} (its traceback is in the log)"
+    return failure
+
+
 def route_shutdown(node: TradingNode, handler: Callable[[ShutdownSystem], None]) -> None:
     """Send ``ShutdownSystem`` (what a live engine publishes when an exception escapes its queue) to
     ``handler`` instead of the kernel, which would stop the node without the run's stop sequence."""
@@ -645,6 +664,9 @@ async def _session(
                 break
             await asyncio.sleep(0)
     if not run_task.done():
+        failed_stop = _stop_trader_components(node)
+        if failed_stop is not None and "error" not in reason:
+            reason["error"] = failed_stop
         await node.stop_async()
         try:
             await asyncio.wait_for(run_task, timeout=10.0)

@@ -116,3 +116,17 @@ def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) 
     assert "on_bar #5" in outputs.summary["error"]
     assert len(outputs.fills) == 1 and set(outputs.orders["type"]) == {"LIMIT", "MARKET"}
     assert _audit_verifies(tmp_path / "h3")[-1]["type"] == "RunStop"
+
+
+def test_backtest_on_stop_raising_still_writes_the_outputs(tmp_path: Path) -> None:
+    bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
+    config = f'{{instrument_id="6EH4.CME", fail_in="on_stop", bar_type="{bar_type}"}}'
+    result = run_cli(
+        "run", "--output-dir", str(tmp_path), "--run-id", "h5", "-q", *STRATEGY,
+        "--set", f"strategies.0.config={config}",
+    )  # fmt: skip
+    assert result.code == 1, result.stderr[-2000:]
+    assert "RuntimeError('strategy bug in on_stop')" in _error_line(result.stderr)
+    outputs = read_outputs(tmp_path / "h5")
+    assert len(outputs.fills) == 1 and "on_stop" in outputs.summary["error"]
+    assert _audit_verifies(tmp_path / "h5")[-1]["type"] == "RunStop"

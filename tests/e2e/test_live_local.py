@@ -99,17 +99,20 @@ def test_a_missing_fix_password_is_one_line_and_leaves_no_run(
     assert not (tmp_path / "runs" / "live2").exists()
 
 
+def _failing(fail_in: str) -> list[str]:
+    return [
+        "--set", 'strategies.0.path="tests.e2e.strategies.failing:FailingStrategy"',
+        "--set", 'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
+        "--set", f'strategies.0.config={{instrument_id="WINZ26.B3", fail_in="{fail_in}"}}',
+    ]  # fmt: skip
+
+
 def test_a_strategy_raising_in_a_live_session_cancels_at_the_venue_and_exits_1(
     tmp_path: Path, b3_venue: int, postgres_dsn: str
 ) -> None:
     """Nautilus 1.221 would end the process at once (os._exit) and leave the resting order at the venue."""
-    failing = [
-        "--set", 'strategies.0.path="tests.e2e.strategies.failing:FailingStrategy"',
-        "--set", 'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
-        "--set", 'strategies.0.config={instrument_id="WINZ26.B3", fail_in="on_order_filled"}',
-    ]  # fmt: skip
     proc = subprocess.run(
-        _live(tmp_path, b3_venue, "live-bug", "--duration", "30s", *failing),
+        _live(tmp_path, b3_venue, "live-bug", "--duration", "30s", *_failing("on_order_filled")),
         env=_env(postgres_dsn),
         capture_output=True,
         text=True,
@@ -126,5 +129,31 @@ def test_a_strategy_raising_in_a_live_session_cancels_at_the_venue_and_exits_1(
     log = "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
     # A (mass) cancel went out, the venue reported the order cancelled, the session logged out.
     assert ("|35=q|" in log or "|35=F|" in log) and "|150=4|" in log and "|35=5|" in log
+    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["type"] == "RunStop"
+
+
+def test_a_strategy_raising_in_on_stop_still_lets_the_live_session_stop_and_log_out(
+    tmp_path: Path, b3_venue: int, postgres_dsn: str
+) -> None:
+    """Nautilus 1.221's kernel stop ends at the first ``on_stop`` that raises: no logout, no outputs."""
+    proc = subprocess.run(
+        _live(tmp_path, b3_venue, "live-stop-bug", "--duration", "3s", *_failing("on_stop")),
+        env=_env(postgres_dsn),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    assert last.startswith(
+        "error: FailingStrategy-000 failed to stop: RuntimeError('strategy bug in on_stop')"
+    )
+    out = tmp_path / "runs" / "live-stop-bug"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by"].startswith("duration") and "on_stop" in summary["error"]
+    log = "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
+    assert any(" OUT " in line and "|35=5|" in line for line in log.splitlines())  # our logout went out
     audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
     assert audit[-1]["type"] == "RunStop"

@@ -3,7 +3,8 @@
 On its first bar or quote it rests a limit buy far below the market and buys one lot at market. Then
 ``fail_in`` raises: ``on_order_filled`` on that fill, ``on_quote_tick`` / ``on_bar`` on the
 ``fail_after``-th one. The tests check that the run stops in order when a user's handler raises.
-``fail_in = "shutdown"`` instead asks for the end deliberately (``shutdown_system``) at that point.
+``fail_in = "shutdown"`` instead asks for the end deliberately (``shutdown_system``) at that point;
+``fail_in = "on_stop"`` raises when the run stops it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class FailingStrategyConfig(StrategyConfig, frozen=True, forbid_unknown_fields=T
     """``bar_type`` set: trade on bars (a backtest), else on quotes."""
 
     instrument_id: str
-    fail_in: str  # on_order_filled | on_quote_tick | on_bar | shutdown
+    fail_in: str  # on_order_filled | on_quote_tick | on_bar | shutdown | on_stop
     fail_after: int = 3
     bar_type: str | None = None
 
@@ -71,3 +72,7 @@ class FailingStrategy(Strategy):
     def on_order_filled(self, event: OrderFilled) -> None:
         if self.config.fail_in == "on_order_filled":
             raise RuntimeError(f"strategy bug in on_order_filled ({event.client_order_id})")
+
+    def on_stop(self) -> None:
+        if self.config.fail_in == "on_stop":
+            raise RuntimeError("strategy bug in on_stop")
