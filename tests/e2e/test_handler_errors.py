@@ -101,32 +101,31 @@ def test_a_strategy_asking_for_the_end_stops_the_session_without_an_error(
     assert orders.loc["LIMIT", "status"] == "CANCELED"
 
 
-def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) -> None:
+def _failing_backtest(tmp_path: Path, run_id: str, strategy: str) -> tuple[str, str]:
+    """Run the default backtest with ``FailingStrategy`` on its bars (``strategy``: extra config keys);
+    check it exited 1 with a verified audit trail; returns (its error line, all of stderr)."""
     bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
-    config = f'{{instrument_id="6EH4.CME", fail_in="on_bar", fail_after=5, bar_type="{bar_type}"}}'
+    config = f'{{instrument_id="6EH4.CME", bar_type="{bar_type}", {strategy}}}'
     result = run_cli(
-        "run", "--output-dir", str(tmp_path), "--run-id", "h3", "-q", *STRATEGY,
+        "run", "--output-dir", str(tmp_path), "--run-id", run_id, "-q", *STRATEGY,
         "--set", f"strategies.0.config={config}",
     )  # fmt: skip
     assert result.code == 1, result.stderr[-2000:]
-    line = _error_line(result.stderr)
+    assert _audit_verifies(tmp_path / run_id)[-1]["type"] == "RunStop"
+    return _error_line(result.stderr), result.stderr
+
+
+def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) -> None:
+    line, stderr = _failing_backtest(tmp_path, "h3", 'fail_in="on_bar", fail_after=5')
     assert line.startswith("error: the run stopped at 2024-01-0") and "strategy bug in on_bar #5" in line
-    assert "Traceback" not in result.stderr.split("strategy bug in on_bar #5")[-1]  # no CLI traceback
+    assert "Traceback" not in stderr.split("strategy bug in on_bar #5")[-1]  # no CLI traceback
     outputs = read_outputs(tmp_path / "h3")
     assert "on_bar #5" in outputs.summary["error"]
     assert len(outputs.fills) == 1 and set(outputs.orders["type"]) == {"LIMIT", "MARKET"}
-    assert _audit_verifies(tmp_path / "h3")[-1]["type"] == "RunStop"
 
 
 def test_backtest_on_stop_raising_still_writes_the_outputs(tmp_path: Path) -> None:
-    bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
-    config = f'{{instrument_id="6EH4.CME", fail_in="on_stop", bar_type="{bar_type}"}}'
-    result = run_cli(
-        "run", "--output-dir", str(tmp_path), "--run-id", "h5", "-q", *STRATEGY,
-        "--set", f"strategies.0.config={config}",
-    )  # fmt: skip
-    assert result.code == 1, result.stderr[-2000:]
-    assert "RuntimeError('strategy bug in on_stop')" in _error_line(result.stderr)
+    line, _ = _failing_backtest(tmp_path, "h5", 'fail_in="on_stop"')
+    assert "RuntimeError('strategy bug in on_stop')" in line
     outputs = read_outputs(tmp_path / "h5")
     assert len(outputs.fills) == 1 and "on_stop" in outputs.summary["error"]
-    assert _audit_verifies(tmp_path / "h5")[-1]["type"] == "RunStop"

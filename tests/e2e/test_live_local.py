@@ -99,61 +99,55 @@ def test_a_missing_fix_password_is_one_line_and_leaves_no_run(
     assert not (tmp_path / "runs" / "live2").exists()
 
 
-def _failing(fail_in: str) -> list[str]:
-    return [
+def _failing_live(tmp_path: Path, port: int, dsn: str, run_id: str, fail_in: str, duration: str) -> str:
+    """Run a live session with ``FailingStrategy``; check it exited 1 with a sealed audit trail and
+    its logout on the wire; return its last stderr line (the one error line)."""
+    failing = [
         "--set", 'strategies.0.path="tests.e2e.strategies.failing:FailingStrategy"',
         "--set", 'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
         "--set", f'strategies.0.config={{instrument_id="WINZ26.B3", fail_in="{fail_in}"}}',
     ]  # fmt: skip
+    proc = subprocess.run(
+        _live(tmp_path, port, run_id, "--duration", duration, *failing),
+        env=_env(dsn),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    audit = [
+        json.loads(line) for line in (tmp_path / "runs" / run_id / "audit.jsonl").read_text().splitlines()
+    ]
+    assert audit[-1]["type"] == "RunStop"
+    assert any(" OUT " in line and "|35=5|" in line for line in _fix_log(tmp_path).splitlines())  # logout
+    return [line for line in proc.stderr.splitlines() if line.strip()][-1]
+
+
+def _fix_log(tmp_path: Path) -> str:
+    return "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
 
 
 def test_a_strategy_raising_in_a_live_session_cancels_at_the_venue_and_exits_1(
     tmp_path: Path, b3_venue: int, postgres_dsn: str
 ) -> None:
     """Nautilus 1.221 would end the process at once (os._exit) and leave the resting order at the venue."""
-    proc = subprocess.run(
-        _live(tmp_path, b3_venue, "live-bug", "--duration", "30s", *_failing("on_order_filled")),
-        env=_env(postgres_dsn),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    last = _failing_live(tmp_path, b3_venue, postgres_dsn, "live-bug", "on_order_filled", "30s")
     assert last.startswith("error: the node stopped itself") and "strategy bug in on_order_filled" in last
-    out = tmp_path / "runs" / "live-bug"
-    orders = pd.read_parquet(out / "orders.parquet").set_index("type")
+    orders = pd.read_parquet(tmp_path / "runs" / "live-bug" / "orders.parquet").set_index("type")
     assert orders.loc["MARKET", "status"] == "FILLED"
     assert orders.loc["LIMIT", "status"] == "CANCELED"  # the venue confirmed the cancel (150=4)
-    log = "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
-    # A (mass) cancel went out, the venue reported the order cancelled, the session logged out.
-    assert ("|35=q|" in log or "|35=F|" in log) and "|150=4|" in log and "|35=5|" in log
-    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
-    assert audit[-1]["type"] == "RunStop"
+    log = _fix_log(tmp_path)
+    assert ("|35=q|" in log or "|35=F|" in log) and "|150=4|" in log  # a (mass) cancel, its report
 
 
 def test_a_strategy_raising_in_on_stop_still_lets_the_live_session_stop_and_log_out(
     tmp_path: Path, b3_venue: int, postgres_dsn: str
 ) -> None:
     """Nautilus 1.221's kernel stop ends at the first ``on_stop`` that raises: no logout, no outputs."""
-    proc = subprocess.run(
-        _live(tmp_path, b3_venue, "live-stop-bug", "--duration", "3s", *_failing("on_stop")),
-        env=_env(postgres_dsn),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    last = _failing_live(tmp_path, b3_venue, postgres_dsn, "live-stop-bug", "on_stop", "3s")
     assert last.startswith(
         "error: FailingStrategy-000 failed to stop: RuntimeError('strategy bug in on_stop')"
     )
-    out = tmp_path / "runs" / "live-stop-bug"
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((tmp_path / "runs" / "live-stop-bug" / "summary.json").read_text())
     assert summary["stopped_by"].startswith("duration") and "on_stop" in summary["error"]
-    log = "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
-    assert any(" OUT " in line and "|35=5|" in line for line in log.splitlines())  # our logout went out
-    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
-    assert audit[-1]["type"] == "RunStop"
