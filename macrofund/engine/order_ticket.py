@@ -498,7 +498,7 @@ async def _session(
     options: TicketOptions,
     backlog: Callable[[], bool],
 ) -> int:
-    from macrofund.engine.paper import route_shutdown
+    from macrofund.engine.paper import engine_failure, route_shutdown
 
     node = paper.node
     loop = asyncio.get_running_loop()
@@ -506,11 +506,12 @@ async def _session(
     failure: list[str] = []
 
     def on_shutdown(command: Any) -> None:
-        # An exception escaped an engine's queue (see ``macrofund.engine.paper``): say so, stop reading.
-        if not failure:
-            failure.append(f"the node stopped itself: {command.reason or 'ShutdownSystem'}")
-            emit({"event": "error", "reason": failure[0]})
-            queue.put_nowait((0, None))
+        # The node asked to stop (see ``macrofund.engine.paper``): stop reading; an engine's is an error.
+        error = engine_failure(command)
+        if error is not None and not failure:
+            failure.append(error)
+            emit({"event": "error", "reason": error})
+        queue.put_nowait((0, None))
 
     route_shutdown(node, on_shutdown)
     run_task = loop.create_task(node.run_async(), name="macrofund-order-ticket-node")

@@ -593,6 +593,14 @@ def _stop_trader_components(node: TradingNode) -> str | None:
     return failure
 
 
+def engine_failure(command: ShutdownSystem) -> str | None:
+    """The error line for a ShutdownSystem one of Nautilus's engines published (an exception escaped
+    it); ``None`` for a deliberate one (a strategy's or actor's ``shutdown_system``)."""
+    if command.component_id.value not in ENGINE_IDS:
+        return None
+    return f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
+
+
 def route_shutdown(node: TradingNode, handler: Callable[[ShutdownSystem], None]) -> None:
     """Send ``ShutdownSystem`` (what a live engine publishes when an exception escapes its queue) to
     ``handler`` instead of the kernel, which would stop the node without the run's stop sequence."""
@@ -624,10 +632,11 @@ async def _session(
             stop.set()
 
     def on_shutdown_system(command: ShutdownSystem) -> None:
-        # From an engine: an exception escaped it (an error, exit 1). From a strategy or actor
-        # (``self.shutdown_system(...)``): a deliberate end, like the duration or a signal.
-        if not stop.is_set() and command.component_id.value in ENGINE_IDS:
-            reason["error"] = f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
+        # From an engine: an error (exit 1). From a strategy or actor: a deliberate end, like the
+        # duration or a signal.
+        error = engine_failure(command)
+        if error is not None and not stop.is_set():
+            reason["error"] = error
         request_stop(f"shutdown requested by {command.component_id}: {command.reason or '-'}")
 
     # Replaces the kernel's handlers (which would stop the node without our shutdown sequence: working

@@ -392,18 +392,16 @@ class FixExecutionClient(LiveExecutionClient):
         session = self.session
         return session if session is not None and session.is_logged_on else None
 
-    # Submits and cancels go to the wire on the engine's own call. Nautilus's LiveExecutionClient
-    # formats the order and the command for its log and schedules a task per command: one more loop
-    # turn, behind whatever else is ready, before the message leaves (docs/live-execution.md, Speed).
+    # Submits and cancels go to the wire on the engine's own call (so Nautilus's async _submit_order and
+    # _cancel_order are never used). Its LiveExecutionClient formats the order and the command for its
+    # log and schedules a task per command: one more loop turn, behind whatever else is ready, before
+    # the message leaves (docs/live-execution.md, Speed).
 
     def submit_order(self, command: SubmitOrder) -> None:
         self._submit(command.order)
 
     def cancel_order(self, command: CancelOrder) -> None:
         self._cancel_command(command)
-
-    async def _submit_order(self, command: SubmitOrder) -> None:
-        self._submit(command.order)
 
     async def _submit_order_list(self, command: SubmitOrderList) -> None:
         for order in command.order_list.orders:
@@ -429,9 +427,6 @@ class FixExecutionClient(LiveExecutionClient):
             self.generate_order_rejected(
                 order.strategy_id, order.instrument_id, order.client_order_id, reason, now
             )
-
-    async def _cancel_order(self, command: CancelOrder) -> None:
-        self._cancel_command(command)
 
     def _cancel_command(self, command: CancelOrder) -> None:
         order = self._cache.order(command.client_order_id)
