@@ -109,7 +109,7 @@ def measure_writer(dsn: str, items: list[tuple[Any, ...]]) -> dict[str, Any]:
 
     writer = PersistenceWriter(
         dsn,
-        lambda batch: build_batch("bench-writer", batch),
+        lambda batch, breathe: build_batch("bench-writer", batch, breathe),
         flush_interval_s=0.05,
         queue_size=max(200_000, len(items) + 1),
         on_connect=on_connect,

@@ -45,7 +45,7 @@ from macrofund.storage.rows import (
     position_snapshot_row,
     utc,
 )
-from macrofund.storage.writer import ConnectionTask, PersistenceWriter
+from macrofund.storage.writer import BREATHE_EVERY, Breathe, ConnectionTask, PersistenceWriter
 
 if TYPE_CHECKING:
     from macrofund.engine.components import KernelHandle
@@ -306,8 +306,8 @@ class PersistenceComponent:
     async def _finish_run(self, conn: asyncpg.Connection) -> None:
         await finish_run(conn, self.run_id)
 
-    def _build_batch(self, items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
-        return build_batch(self.run_id, items)
+    def _build_batch(self, items: Sequence[Any], breathe: Breathe) -> tuple[Batch, list[ConnectionTask]]:
+        return build_batch(self.run_id, items, breathe)
 
 
 def _opened_units(items: Sequence[Any]) -> Iterator[Any]:
@@ -318,9 +318,12 @@ def _opened_units(items: Sequence[Any]) -> Iterator[Any]:
             yield item
 
 
-def build_batch(run_id: str, items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
+def build_batch(
+    run_id: str, items: Sequence[Any], breathe: Breathe | None = None
+) -> tuple[Batch, list[ConnectionTask]]:
     """Turn queued items into one batch of rows (writer thread). Keeps one ``orders``/``positions`` row
-    per key: the newest state, with what only older states knew merged in."""
+    per key: the newest state, with what only older states knew merged in. ``breathe`` is called every
+    ``BREATHE_EVERY`` items (the writer's pause for the engine's thread)."""
     batch = Batch()
     rows = batch.rows
     order_events, fills = rows["order_events"], rows["fills"]
@@ -335,7 +338,9 @@ def build_batch(run_id: str, items: Sequence[Any]) -> tuple[Batch, list[Connecti
         if prev is None or (row[17], row[18]) >= (prev[17], prev[18]):
             positions[key] = row
 
-    for item in _opened_units(items):
+    for i, item in enumerate(_opened_units(items), 1):
+        if breathe is not None and not i % BREATHE_EVERY:
+            breathe()
         kind = item[0]
         if kind == _ORDER:
             _, event, state, seq = item

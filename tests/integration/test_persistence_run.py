@@ -189,9 +189,9 @@ def test_every_batch_holds_each_fill_with_the_position_change_it_caused(
     batches: list[list[Any]] = []
     real_build = persistence.build_batch
 
-    def recording_build(run_id: str, items: Any) -> Any:
+    def recording_build(run_id: str, items: Any, breathe: Any = None) -> Any:
         batches.append(list(persistence._opened_units(items)))
-        return real_build(run_id, items)
+        return real_build(run_id, items, breathe)
 
     monkeypatch.setattr(persistence, "build_batch", recording_build)
     config = load_run_config(

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from macrofund.storage.repositories.writes import Batch
-from macrofund.storage.writer import ConnectionTask, PersistenceWriter
+from macrofund.storage.writer import Breathe, ConnectionTask, PersistenceWriter
 
 
 def test_a_steady_stream_is_taken_once_per_interval_and_nothing_is_left_behind(postgres_dsn: str) -> None:
     taken: list[list[Any]] = []
 
-    def build(items: Sequence[Any]) -> tuple[Batch, list[ConnectionTask]]:
+    def build(items: Sequence[Any], breathe: Breathe) -> tuple[Batch, list[ConnectionTask]]:
         taken.append(list(items))
         time.sleep(0.005)  # a write takes longer than the gap between two events, as in a live run
         return Batch(), []
