@@ -51,14 +51,23 @@ Installer = Callable[[KernelHandle], "RunComponent | None"]
 
 
 def installers() -> list[Installer]:
-    """Installers in the order components attach: audit first so it records everything after it."""
+    """Installers in the order components attach: audit first so it records everything after it; the
+    GC freeze's actor first among actors, so it runs before any other actor or strategy starts."""
     from macrofund.audit.component import install as install_audit
     from macrofund.cache.component import install as install_cache
+    from macrofund.engine.gc_policy import install as install_gc_freeze
     from macrofund.reports.shortfall import install as install_shortfall
     from macrofund.risk.component import install as install_risk
     from macrofund.storage.persistence import install as install_persistence
 
-    return [install_audit, install_risk, install_persistence, install_cache, install_shortfall]
+    return [
+        install_gc_freeze,
+        install_audit,
+        install_risk,
+        install_persistence,
+        install_cache,
+        install_shortfall,
+    ]
 
 
 def install_components(handle: KernelHandle) -> list[RunComponent]:
