@@ -498,7 +498,7 @@ async def _session(
     options: TicketOptions,
     backlog: Callable[[], bool],
 ) -> int:
-    from macrofund.engine.paper import engine_failure, route_shutdown
+    from macrofund.engine.paper import engine_failure, route_shutdown, start_failure, watch_start
 
     node = paper.node
     loop = asyncio.get_running_loop()
@@ -513,20 +513,25 @@ async def _session(
             emit({"event": "error", "reason": error})
         queue.put_nowait((0, None))
 
+    start_failed: asyncio.Future[str] = loop.create_future()
+
+    def on_start_failed(why: str) -> None:
+        if not start_failed.done():
+            start_failed.set_result(why)
+
     route_shutdown(node, on_shutdown)
+    watch_start(node, on_start_failed)
     run_task = loop.create_task(node.run_async(), name="macrofund-order-ticket-node")
     started = loop.create_task(desk.started.wait())
     await asyncio.wait(
-        {run_task, started}, timeout=options.start_timeout_secs, return_when=asyncio.FIRST_COMPLETED
+        {run_task, started, start_failed},
+        timeout=options.start_timeout_secs,
+        return_when=asyncio.FIRST_COMPLETED,
     )
     if not desk.started.is_set():
         started.cancel()
-        emit(
-            {
-                "event": "error",
-                "reason": "the node did not start (no FIX logon?); see the log lines on stderr",
-            }
-        )
+        why = start_failed.result() if start_failed.done() else start_failure(node)
+        emit({"event": "error", "reason": f"{why}; see the log lines on stderr"})
         await _stop(node, run_task)
         return 1
     threading.Thread(target=_read_lines, args=(stdin, loop, queue), name="ticket-stdin", daemon=True).start()

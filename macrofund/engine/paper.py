@@ -459,7 +459,11 @@ def _build_node(
         ),
         data_clients={name: cfg for name, (cfg, _) in feed.items()},
         exec_clients=exec_clients,  # type: ignore[arg-type]
-        timeout_connection=10.0,
+        # Nautilus 1.221 stops waiting for its clients after this and then never starts the trader, even
+        # if a client connects a second later: wait as long as the slowest venue session may take to log on.
+        timeout_connection=max(
+            10.0, *(float(getattr(cfg, "logon_timeout_secs", 0.0)) + 5.0 for cfg in exec_clients.values())
+        ),
         timeout_reconciliation=1.0,
         timeout_portfolio=2.0,
         timeout_disconnection=2.0,
@@ -545,7 +549,9 @@ def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -
         )
     accounts = []
     for venue in config.venues:
-        account = portfolio.account(Venue(venue.name))
+        # From the cache: ``Portfolio.account`` logs an error each time (every second) until the
+        # venue's account exists, e.g. while a live session is still logging on.
+        account = cache.account_for_venue(Venue(venue.name))
         if account is None:
             continue
         upnls = portfolio.unrealized_pnls(Venue(venue.name))
@@ -601,6 +607,37 @@ def engine_failure(command: ShutdownSystem) -> str | None:
     return f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
 
 
+def start_failure(node: TradingNode) -> str:
+    """Why the node's start sequence ended without starting the trader, in one line."""
+    down = []
+    for engine in (node.kernel.data_engine, node.kernel.exec_engine):
+        for client_id, client in engine._clients.items():
+            if not client.is_connected:
+                # Our FIX clients say why (no logon, connection refused); others are named.
+                down.append(getattr(client, "connect_error", None) or f"{client_id} did not connect")
+    if down:
+        return "the node did not start: " + "; ".join(down)
+    return "the node did not start: execution state not reconciled or portfolio not initialised (see the log)"
+
+
+def watch_start(node: TradingNode, on_failed: Callable[[str], None]) -> None:
+    """Call ``on_failed(why)`` if the node's start sequence ends with its trader not started.
+
+    Nautilus 1.221's ``start_async`` then only logs a warning (a client not connected within
+    ``timeout_connection``, reconciliation or the portfolio failing) and the node keeps running with
+    no strategy started: a live process that looks alive, trades nothing and, without ``--duration``,
+    never ends."""
+    kernel = node.kernel
+    start = kernel.start_async
+
+    async def start_async() -> None:
+        await start()
+        if not node.trader.is_running:
+            on_failed(start_failure(node))
+
+    kernel.start_async = start_async  # type: ignore[method-assign]
+
+
 def route_shutdown(node: TradingNode, handler: Callable[[ShutdownSystem], None]) -> None:
     """Send ``ShutdownSystem`` (what a live engine publishes when an exception escapes its queue) to
     ``handler`` instead of the kernel, which would stop the node without the run's stop sequence."""
@@ -639,11 +676,17 @@ async def _session(
             reason["error"] = error
         request_stop(f"shutdown requested by {command.component_id}: {command.reason or '-'}")
 
+    def on_start_failed(error: str) -> None:
+        if not stop.is_set():
+            reason["error"] = error
+        request_stop("the node did not start")
+
     # Replaces the kernel's handlers (which would stop the node without our shutdown sequence: working
     # orders left at the venue, the feed still running, the audit trail and persistence not drained).
     loop.add_signal_handler(signal.SIGINT, request_stop, "SIGINT")
     loop.add_signal_handler(signal.SIGTERM, request_stop, "SIGTERM")
     route_shutdown(node, on_shutdown_system)
+    watch_start(node, on_start_failed)
     if duration is not None:
         loop.call_later(duration.total_seconds(), request_stop, f"duration {duration} reached")
     run_task = loop.create_task(node.run_async(), name="macrofund-paper-node")

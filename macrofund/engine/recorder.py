@@ -128,7 +128,7 @@ class RunRecorder(Actor):
     def sample_equity(self, ts: int) -> None:
         """One equity point per venue account: balance plus unrealised P&L of its open positions."""
         for venue in self._venues:
-            account = self.portfolio.account(venue)
+            account = self.cache.account_for_venue(venue)  # Portfolio.account logs an error when none
             if account is None:
                 continue
             unrealized = self.portfolio.unrealized_pnls(venue)

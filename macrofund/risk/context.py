@@ -220,7 +220,7 @@ class RiskContext:
     def account_equity(self, venue: str) -> Decimal | None:
         """Balance plus unrealised P&L in the account's currency (``None`` before the account exists)."""
         v = self.venue(venue)
-        account = self.portfolio.account(v)
+        account = self.cache.account_for_venue(v)  # Portfolio.account logs an error when none
         if account is None:
             return None
         target = self.account_currency.get(venue)

@@ -75,15 +75,16 @@ def start_exchange_sim(
     password_env: str,
     config: Path | None = None,
     timeout_s: float = 30,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[str], int]:
-    """``macrofund exchange-sim --venue <venue>`` on a free port (the packaged config unless ``config``
-    is given); waits until it listens."""
+    """``macrofund exchange-sim --venue <venue>`` on ``port`` or a free one (the packaged config unless
+    ``config`` is given); waits until it listens."""
     import socket
     import time
 
     from tests.fixtures.servers import free_port
 
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "macrofund", "exchange-sim", "--venue", venue, "--port", str(port)),

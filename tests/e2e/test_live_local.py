@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,6 +98,66 @@ def test_a_missing_fix_password_is_one_line_and_leaves_no_run(
     assert errors and "B3_SIM_PASSWORD" in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "runs" / "live2").exists()
+
+
+def test_a_venue_that_never_answers_ends_the_run_with_one_line_and_exit_1(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """Nautilus 1.221 would keep the node running with no strategy started, its status line logging
+    "Cannot get account" every second, until a signal; and exit 0."""
+    from tests.fixtures.servers import free_port
+
+    proc = subprocess.run(  # no --duration: a live run as an operator starts it
+        _live(tmp_path, free_port(), "live-down", "--set", "venues.0.fix.logon_timeout_secs=2"),
+        env=_env(postgres_dsn),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
+    assert last.startswith("error: the node did not start: B3: no FIX logon with 127.0.0.1:"), last
+    assert "cannot connect" in last and "refused" in last.lower(), last
+    assert "Cannot get account" not in proc.stderr
+    out = tmp_path / "runs" / "live-down"
+    assert json.loads((out / "summary.json").read_text())["error"] == last.removeprefix("error: ")
+    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["type"] == "RunStop"
+
+
+def test_a_venue_that_comes_up_after_the_node_started_is_traded_with(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """Nautilus 1.221 gave up on the clients after 10 s (our timeout_connection then) and never started
+    the trader, although the FIX session kept trying for its 15 s logon timeout and logged on."""
+    from tests.fixtures.servers import free_port
+
+    port = free_port()
+    node = subprocess.Popen(
+        _live(
+            tmp_path, port, "live-late", "--duration", "22s",
+            "--set", "venues.0.fix.logon_timeout_secs=20",
+            "--set", "venues.0.fix.session.reconnect_max_secs=1",
+        ),
+        env=_env(postgres_dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    venue = None
+    try:
+        time.sleep(11)  # past Nautilus's default wait for its clients
+        venue, _ = start_exchange_sim("b3", tmp_path / "venue", "B3_SIM_PASSWORD", port=port)
+        _, stderr = node.communicate(timeout=120)
+    finally:
+        node.kill()
+        if venue is not None:
+            venue.terminate()
+            venue.wait(timeout=20)
+    assert node.returncode == 0, stderr[-2000:]
+    out = tmp_path / "runs" / "live-late"
+    assert len(pd.read_parquet(out / "fills.parquet")) > 0, "the strategy never traded"
 
 
 def _failing_live(tmp_path: Path, port: int, dsn: str, run_id: str, fail_in: str, duration: str) -> str:

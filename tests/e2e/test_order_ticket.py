@@ -314,3 +314,27 @@ def test_bad_arguments_are_one_line_errors_with_exit_code_2(tmp_path: Path) -> N
     env = {k: v for k, v in _env().items() if k != "B3_SIM_PASSWORD"}
     proc = run("--venue", "b3", "--config", str(B3_CONFIG), "--state-dir", str(tmp_path / "st"), env=env)
     assert proc.returncode == 2 and "B3_SIM_PASSWORD" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_venue_that_never_answers_is_one_error_event_naming_the_session_and_exit_1(tmp_path: Path) -> None:
+    from tests.fixtures.servers import free_port
+
+    text = B3_CONFIG.read_text()
+    assert 'password_env = "B3_SIM_PASSWORD"\n' in text
+    config = tmp_path / "ticket.toml"
+    config.write_text(
+        text.replace(
+            'password_env = "B3_SIM_PASSWORD"\n', 'password_env = "B3_SIM_PASSWORD"\nlogon_timeout_secs = 2\n'
+        )
+    )
+    args = ["--venue", "b3", "--config", str(config), "--port", str(free_port())]
+    t = Ticket([*args, "--state-dir", str(tmp_path / "ticket")], _env())
+    try:
+        code = t.finish(close=False)
+    finally:
+        t.kill()
+    assert code == 1
+    errors = [e for e in t.events if e["event"] == "error"]
+    assert len(errors) == 1, t.events
+    assert errors[0]["reason"].startswith("the node did not start: B3: no FIX logon with 127.0.0.1:"), errors
+    assert "cannot connect" in errors[0]["reason"]

@@ -264,6 +264,8 @@ class FixExecutionClient(LiveExecutionClient):
         self._lost_session = False
         self._stopping = False
         self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
+        # Why connecting failed at start-up, one line (read by the run's start check, ``engine.paper``).
+        self.connect_error: str | None = None
         # mass cancels asked for while the session was down: sent first thing at the next logon
         self._pending_mass_cancels: list[tuple[InstrumentId | None, OrderSide]] = []
         self._report_topic = report_topic(self.id.value)
@@ -303,14 +305,20 @@ class FixExecutionClient(LiveExecutionClient):
         try:
             await session.wait_logged_on(timeout=self._fix_config.logon_timeout_secs)
         except TimeoutError:
-            refused = f" (venue said: {self._last_logout_text})" if self._last_logout_text else ""
+            if self._last_logout_text:
+                why = f" (venue said: {self._last_logout_text})"
+            elif self._initiator.last_connect_error:
+                why = f" (cannot connect: {self._initiator.last_connect_error})"
+            else:
+                why = " (connected, no Logon answered)"
             # Stop retrying: a session that logged on later would trade without an account state.
             await self._initiator.stop()
             self._initiator = None
-            raise ConnectionError(
+            self.connect_error = (
                 f"{self.id}: no FIX logon with {self._session_config.host}:{self._session_config.port} "
-                f"within {self._fix_config.logon_timeout_secs} s{refused}"
-            ) from None
+                f"within {self._fix_config.logon_timeout_secs} s{why}"
+            )
+            raise ConnectionError(self.connect_error) from None
         self._log.info(f"FIX session {session.name} logged on")
         balances = [AccountBalance(m, Money(0, m.currency), m) for m in self._balances]
         self.generate_account_state(

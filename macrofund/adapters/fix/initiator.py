@@ -38,6 +38,9 @@ class FixInitiator:
         )
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Why the last attempt to connect failed (``None`` once it connected): what a user is told when
+        # no logon comes (``FixExecutionClient``'s start-up error).
+        self.last_connect_error: str | None = None
 
     async def start(self) -> FixSession:
         """Open the store and start connecting in the background; returns the session."""
@@ -78,6 +81,7 @@ class FixInitiator:
                     self.config.logon_timeout_secs,
                 )
             except (OSError, TimeoutError) as exc:
+                self.last_connect_error = str(exc) or type(exc).__name__
                 logger.info(
                     "fix_connect_failed session=%s address=%s:%d error=%s",
                     self.session.name,
@@ -86,6 +90,7 @@ class FixInitiator:
                     exc or type(exc).__name__,
                 )
             else:
+                self.last_connect_error = None
                 logged_on = await self.session.run_connection(reader, writer)
             if self._stopping:
                 return
