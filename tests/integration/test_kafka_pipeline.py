@@ -84,6 +84,7 @@ class Collector:
         self.loop = asyncio.new_event_loop()
         self.received: list[tuple[str, int]] = []
         self.logs: list[str] = []
+        self.alerts: list[str] = []  # what stops market data (the data client logs it as an error)
         self.dedup = Deduplicator()
         self.threads: set[int] = set()
 
@@ -96,7 +97,13 @@ class Collector:
 
     def consumer(self, settings: ConsumerSettings) -> MarketDataConsumer:
         consumer = MarketDataConsumer(
-            settings, self.loop, self.deliver, time.time_ns, self.logs.append, dedup=self.dedup
+            settings,
+            self.loop,
+            self.deliver,
+            time.time_ns,
+            self.logs.append,
+            dedup=self.dedup,
+            alert=self.alerts.append,
         )
         consumer.start()
         return consumer
@@ -340,3 +347,42 @@ def test_malformed_messages_are_counted_logged_with_their_offset_and_skipped(
     malformed_logs = [line for line in collector.logs if "malformed" in line]
     assert [f"{topic}[0]@{offset}" in line for offset, line in zip((1, 2, 3), malformed_logs, strict=True)]
     assert all(f"{topic}[0]@{o}" in " ".join(malformed_logs) for o in (1, 2, 3))
+
+
+def test_an_unreachable_broker_is_said_once_and_a_lost_one_once_per_outage(
+    own_broker: TansuBroker, collector: Collector
+) -> None:
+    """librdkafka reports these only to ``error_cb``: without it a paper/live run with the broker down
+    showed nothing but a feed rate of 0/s."""
+    down = _settings(f"127.0.0.1:{free_port()}", _prefix(), "g-down")
+    nobody = collector.consumer(down)
+    collector.until(lambda: bool(collector.alerts), timeout=15)
+    collector.run_for(3)  # librdkafka keeps retrying (and failing) meanwhile
+    collector.stop(nobody, commit=False)
+    assert len(collector.alerts) == 1, collector.alerts
+    assert collector.alerts[0].startswith(f"cannot reach the Kafka broker at {down.bootstrap_servers} (")
+
+    collector.alerts.clear()
+    prefix = _prefix()
+    topics = [topic_for(i, "quotes", prefix) for i in IDS]
+    ensure_topics(own_broker.bootstrap, topics, partitions=1)
+    producer = MarketDataProducer(own_broker.bootstrap, prefix)
+    _produce(producer, 0, 100)
+    consumer = collector.consumer(_settings(own_broker.bootstrap, prefix, f"g-{prefix}"))
+    collector.until(lambda: len(collector.received) >= 100)
+    assert collector.alerts == []
+
+    own_broker.stop()
+    collector.until(lambda: bool(collector.alerts), timeout=30)
+    collector.run_for(3)
+    assert len(collector.alerts) == 1, collector.alerts
+    assert collector.alerts[0].startswith(f"lost the Kafka broker at {own_broker.bootstrap} (")
+
+    own_broker.start()  # same port; memory storage: the topics are gone
+    ensure_topics(own_broker.bootstrap, topics, partitions=1)
+    collector.until(lambda: consumer.counters.assignments >= 2, timeout=60)
+    _produce(MarketDataProducer(own_broker.bootstrap, prefix), 100, 100)
+    collector.until(lambda: len(collector.received) >= 200, timeout=60)
+    collector.stop(consumer)
+    assert f"Kafka broker at {own_broker.bootstrap} answering again" in collector.logs
+    assert len(collector.alerts) == 1

@@ -123,7 +123,10 @@ class MarketDataConsumer:
         now_ns: Callable[[], int],
         log: Callable[[str], None],
         dedup: Deduplicator | None = None,
+        alert: Callable[[str], None] | None = None,
     ) -> None:
+        """``alert`` (default ``log``) gets what stops market data from flowing: the broker unreachable
+        or lost; ``log`` everything else (missing topics, offset resets, malformed messages)."""
         self.settings = settings
         self.counters = ConsumerCounters()
         self.dedup = dedup or Deduplicator()
@@ -131,6 +134,8 @@ class MarketDataConsumer:
         self._deliver = deliver
         self._now_ns = now_ns
         self._log_on_loop = log
+        self._alert_on_loop = alert or log
+        self._broker_down = False  # told the user the broker is unreachable; cleared by the next message
         self._turn_done = threading.Event()  # set: the thread may poll; clear: the loop is consuming
         self._turn_done.set()
         self._closing = threading.Lock()  # the loop never consumes from a closed consumer
@@ -147,7 +152,10 @@ class MarketDataConsumer:
 
     def start(self) -> None:
         """Create the consumer and start its thread (raises ``KafkaException`` on a bad configuration)."""
-        self._consumer = Consumer(self.settings.librdkafka(), logger=LIBRDKAFKA_LOG)
+        # librdkafka reports an unreachable or lost broker only to ``error_cb`` (called from poll, on
+        # the consumer's thread), never as a polled message.
+        config = {**self.settings.librdkafka(), "error_cb": self._on_client_error}
+        self._consumer = Consumer(config, logger=LIBRDKAFKA_LOG)
         self._consumer.subscribe(
             list(self.settings.topics), on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -171,6 +179,24 @@ class MarketDataConsumer:
     def _log(self, message: str) -> None:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._log_on_loop, message)
+
+    def _alert(self, message: str) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._alert_on_loop, message)
+
+    def _on_client_error(self, error: KafkaError) -> None:
+        """librdkafka's global errors: tell the user once per outage that no market data can come."""
+        if error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+            if not self._broker_down:
+                self._broker_down = True
+                what = "lost the Kafka broker" if self.counters.connected else "cannot reach the Kafka broker"
+                self._alert(
+                    f"{what} at {self.settings.bootstrap_servers} ({error.str()}): no market data until "
+                    "it answers; retrying"
+                )
+            self.counters.connected = False
+        else:
+            self._log(f"Kafka client error: {error.str()}")
 
     def _offsets_at_start_time(self, consumer: Consumer) -> None:
         """For ``start`` = a time: each existing partition's offset at that time, asked once by the thread
@@ -339,6 +365,9 @@ class MarketDataConsumer:
             last[run] = run_seq
         dedup.duplicates += duplicates
         if received:
+            if self._broker_down:
+                self._broker_down = False
+                self._log(f"Kafka broker at {self.settings.bootstrap_servers} answering again")
             counters.connected = True
             counters.messages += received
         return out, sources
@@ -354,9 +383,7 @@ class MarketDataConsumer:
             self.counters.offset_resets += 1
             self._log(f"offset reset on {msg.topic()}[{msg.partition()}]: {error.str()}")
         elif code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
-            if self.counters.connected:
-                self._log(f"lost the Kafka broker ({error.str()}); reconnecting")
-            self.counters.connected = False
+            self._on_client_error(error)
         else:
             self._log(f"Kafka consumer error: {error.str()}")
 

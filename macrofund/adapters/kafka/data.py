@@ -111,6 +111,7 @@ class KafkaDataClient(LiveMarketDataClient):
             deliver=self._deliver,
             now_ns=self._clock.timestamp_ns,
             log=self._log.warning,
+            alert=self._log.error,  # no market data: visible at the configs' log level (ERROR)
             dedup=self._dedup,
         )
         try:
