@@ -41,10 +41,9 @@ class TraderStartFreeze(Actor):
 
     def __init__(self) -> None:
         super().__init__(ActorConfig(component_id="MacrofundGcFreeze"))
-        self.frozen = 0
 
     def on_start(self) -> None:
-        self.frozen = freeze_startup_objects()
+        freeze_startup_objects()
 
 
 def install(handle: KernelHandle) -> None:
