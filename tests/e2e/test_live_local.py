@@ -160,6 +160,48 @@ def test_a_venue_that_comes_up_after_the_node_started_is_traded_with(
     assert len(pd.read_parquet(out / "fills.parquet")) > 0, "the strategy never traded"
 
 
+def test_a_venue_outage_mid_session_is_shown_to_the_operator_and_the_session_comes_back(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """At the configs' log level (ERROR) the loss and the return of the FIX session were invisible:
+    warnings, not shown, while orders sent meanwhile were rejected."""
+    venue, port = start_exchange_sim("b3", tmp_path / "venue", "B3_SIM_PASSWORD")
+    node = subprocess.Popen(
+        _live(
+            tmp_path,
+            port,
+            "live-outage",
+            "--duration",
+            "20s",
+            "--set",
+            "venues.0.fix.session.reconnect_max_secs=1",
+        ),
+        env=_env(postgres_dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(7)
+        venue.kill()  # the venue's process dies: the TCP connection drops without a Logout
+        venue.wait(timeout=20)
+        time.sleep(3)
+        venue, _ = start_exchange_sim("b3", tmp_path / "venue", "B3_SIM_PASSWORD", port=port)
+        _, stderr = node.communicate(timeout=120)
+    finally:
+        node.kill()
+        venue.terminate()
+        venue.wait(timeout=20)
+    assert node.returncode == 0, stderr[-2000:]
+    lost = [line for line in stderr.splitlines() if "FIX session MF01->B3 lost:" in line]
+    back = [line for line in stderr.splitlines() if "FIX session MF01->B3 logged on again after" in line]
+    assert len(lost) == 1 and "[ERROR]" in lost[0], stderr[-2000:]
+    assert "orders are rejected until it is back" in lost[0]
+    assert len(back) == 1 and "[ERROR]" in back[0], stderr[-2000:]
+    logons = [line for line in _fix_log(tmp_path).splitlines() if " OUT " in line and "|35=A|" in line]
+    assert len(logons) == 2  # the first logon and the one after the outage
+
+
 def _failing_live(tmp_path: Path, port: int, dsn: str, run_id: str, fail_in: str, duration: str) -> str:
     """Run a live session with ``FailingStrategy``; check it exited 1 with a sealed audit trail and
     its logout on the wire; return its last stderr line (the one error line)."""

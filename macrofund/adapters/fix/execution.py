@@ -262,6 +262,7 @@ class FixExecutionClient(LiveExecutionClient):
         # OrdStatusReqID (790) -> (the ClOrdID asked about, the answer)
         self._status_waiters: dict[str, tuple[str, asyncio.Future[ExecutionReportView]]] = {}
         self._lost_session = False
+        self._lost_at_ns = 0
         self._stopping = False
         self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
         # Why connecting failed at start-up, one line (read by the run's start check, ``engine.paper``).
@@ -334,6 +335,12 @@ class FixExecutionClient(LiveExecutionClient):
 
     def _on_logon(self) -> None:
         self._publish_session("reconnect" if self._lost_session else "logon", "")
+        if self._lost_session:
+            # At error level, like the loss: the configs run at log_level ERROR and an operator must
+            # see both edges of an outage (orders sent meanwhile were rejected, not queued).
+            down = (self._clock.timestamp_ns() - self._lost_at_ns) / 1e9
+            name = self._session_config.name
+            self._log.error(f"FIX session {name} logged on again after {down:.1f} s down")
         if self._lost_session and self._fix_config.cancel_on_reconnect:
             self._log.warning(
                 "FIX session back after a loss: cancelling all working orders (cancel_on_reconnect)"
@@ -350,7 +357,11 @@ class FixExecutionClient(LiveExecutionClient):
             self._log.info(f"FIX session closed: {reason}")
             return
         self._lost_session = True
-        self._log.warning(f"FIX session lost: {reason}")
+        self._lost_at_ns = self._clock.timestamp_ns()
+        self._log.error(
+            f"FIX session {self._session_config.name} lost: {reason}; reconnecting (orders are rejected "
+            "until it is back)"
+        )
 
     def _on_session_reject(self, reject: FixReject) -> None:
         self._log.error(f"FIX reject from the venue: {reject}")
