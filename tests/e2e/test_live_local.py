@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.e2e.conftest import start_exchange_sim
+from tests.fixtures.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = ROOT / "configs" / "live-b3-local.toml"
@@ -56,17 +57,35 @@ def _live(tmp_path: Path, port: int, run_id: str, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def test_a_live_session_trades_through_fix_and_is_audited(
-    tmp_path: Path, b3_venue: int, postgres_dsn: str
-) -> None:
-    proc = subprocess.run(
-        _live(tmp_path, b3_venue, "live1", "--duration", "8s"),
-        env=_env(postgres_dsn),
+def _run_live(
+    tmp_path: Path, port: int, run_id: str, dsn: str, *extra: str, password: str | None = "local-only"
+) -> subprocess.CompletedProcess[str]:
+    """``macrofund run --mode live`` to its end, its output captured."""
+    return subprocess.run(
+        _live(tmp_path, port, run_id, *extra),
+        env=_env(dsn, password),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def _start_live(tmp_path: Path, port: int, run_id: str, dsn: str, *extra: str) -> subprocess.Popen[str]:
+    """``macrofund run --mode live`` in the background (the test changes the venue meanwhile)."""
+    return subprocess.Popen(
+        _live(tmp_path, port, run_id, *extra),
+        env=_env(dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_live_session_trades_through_fix_and_is_audited(
+    tmp_path: Path, b3_venue: int, postgres_dsn: str
+) -> None:
+    proc = _run_live(tmp_path, b3_venue, "live1", postgres_dsn, "--duration", "8s")
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = tmp_path / "runs" / "live1"
     summary = json.loads((out / "summary.json").read_text())
@@ -85,14 +104,7 @@ def test_a_live_session_trades_through_fix_and_is_audited(
 def test_a_missing_fix_password_is_one_line_and_leaves_no_run(
     tmp_path: Path, b3_venue: int, postgres_dsn: str
 ) -> None:
-    proc = subprocess.run(
-        _live(tmp_path, b3_venue, "live2", "--duration", "5s"),
-        env=_env(postgres_dsn, password=None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = _run_live(tmp_path, b3_venue, "live2", postgres_dsn, "--duration", "5s", password=None)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert errors and "B3_SIM_PASSWORD" in errors[0], proc.stderr
@@ -105,15 +117,9 @@ def test_a_venue_that_never_answers_ends_the_run_with_one_line_and_exit_1(
 ) -> None:
     """Nautilus 1.221 would keep the node running with no strategy started, its status line logging
     "Cannot get account" every second, until a signal; and exit 0."""
-    from tests.fixtures.servers import free_port
-
-    proc = subprocess.run(  # no --duration: a live run as an operator starts it
-        _live(tmp_path, free_port(), "live-down", "--set", "venues.0.fix.logon_timeout_secs=2"),
-        env=_env(postgres_dsn),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    # no --duration: a live run as an operator starts it
+    proc = _run_live(
+        tmp_path, free_port(), "live-down", postgres_dsn, "--set", "venues.0.fix.logon_timeout_secs=2"
     )
     assert proc.returncode == 1, proc.stderr[-2000:]
     last = [line for line in proc.stderr.splitlines() if line.strip()][-1]
@@ -131,19 +137,11 @@ def test_a_venue_that_comes_up_after_the_node_started_is_traded_with(
 ) -> None:
     """Nautilus 1.221 gave up on the clients after 10 s (our timeout_connection then) and never started
     the trader, although the FIX session kept trying for its 15 s logon timeout and logged on."""
-    from tests.fixtures.servers import free_port
-
     port = free_port()
-    node = subprocess.Popen(
-        _live(
-            tmp_path, port, "live-late", "--duration", "22s",
-            "--set", "venues.0.fix.logon_timeout_secs=20",
-            "--set", "venues.0.fix.session.reconnect_max_secs=1",
-        ),
-        env=_env(postgres_dsn),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    node = _start_live(
+        tmp_path, port, "live-late", postgres_dsn, "--duration", "22s",
+        "--set", "venues.0.fix.logon_timeout_secs=20",
+        "--set", "venues.0.fix.session.reconnect_max_secs=1",
     )  # fmt: skip
     venue = None
     try:
@@ -166,21 +164,10 @@ def test_a_venue_outage_mid_session_is_shown_to_the_operator_and_the_session_com
     """At the configs' log level (ERROR) the loss and the return of the FIX session were invisible:
     warnings, not shown, while orders sent meanwhile were rejected."""
     venue, port = start_exchange_sim("b3", tmp_path / "venue", "B3_SIM_PASSWORD")
-    node = subprocess.Popen(
-        _live(
-            tmp_path,
-            port,
-            "live-outage",
-            "--duration",
-            "20s",
-            "--set",
-            "venues.0.fix.session.reconnect_max_secs=1",
-        ),
-        env=_env(postgres_dsn),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    node = _start_live(
+        tmp_path, port, "live-outage", postgres_dsn, "--duration", "20s",
+        "--set", "venues.0.fix.session.reconnect_max_secs=1",
+    )  # fmt: skip
     try:
         time.sleep(7)
         venue.kill()  # the venue's process dies: the TCP connection drops without a Logout
@@ -210,14 +197,7 @@ def _failing_live(tmp_path: Path, port: int, dsn: str, run_id: str, fail_in: str
         "--set", 'strategies.0.config_class="tests.e2e.strategies.failing:FailingStrategyConfig"',
         "--set", f'strategies.0.config={{instrument_id="WINZ26.B3", fail_in="{fail_in}"}}',
     ]  # fmt: skip
-    proc = subprocess.run(
-        _live(tmp_path, port, run_id, "--duration", duration, *failing),
-        env=_env(dsn),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = _run_live(tmp_path, port, run_id, dsn, "--duration", duration, *failing)
     assert proc.returncode == 1, proc.stderr[-2000:]
     audit = [
         json.loads(line) for line in (tmp_path / "runs" / run_id / "audit.jsonl").read_text().splitlines()
