@@ -29,3 +29,8 @@ class StrategyLoadError(MacrofundError):
 
 class ModeUnavailableError(MacrofundError):
     """The requested run mode is not assembled yet."""
+
+
+class FolderLockError(MacrofundError):
+    """A folder only one process may use (a run's, a FIX session store's) is held by another running
+    process, or its lock file cannot be created."""

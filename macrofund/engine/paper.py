@@ -15,6 +15,7 @@ audit, persistence; ``install_components``), the run recorder and the run output
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
@@ -69,6 +70,7 @@ from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, process_now, write_replay_config
 from macrofund.errors import ConfigError, ModeUnavailableError
+from macrofund.process_lock import LOCK_NAME, ProcessLock
 from macrofund.reports.outputs import write_json
 from macrofund.venues.sim import fill_model_config
 
@@ -76,6 +78,7 @@ from macrofund.venues.sim import fill_model_config
 SHUTDOWN_TOPIC = "commands.system.shutdown"
 # The component ids of Nautilus's engines: a ShutdownSystem from one of them means an exception escaped.
 ENGINE_IDS = frozenset({"DataEngine", "RiskEngine", "ExecEngine"})
+_START_POLL_SECS = 0.2  # how often the start watch looks for a client that gave up
 Notice = Callable[[str], None]
 
 
@@ -153,35 +156,41 @@ class ResumeState:
     lost_orders: list[str] = field(default_factory=list)
 
 
-def prepare_paper_dir(config: RunConfig) -> tuple[str, Path, int]:
-    """The run id, its folder and the session number: an existing paper run's folder is resumed.
+def prepare_paper_dir(config: RunConfig) -> tuple[str, Path, int, ProcessLock]:
+    """The run id, its folder, the session number and the folder's lock: an existing paper run's
+    folder is resumed.
 
-    The previous session's outputs move to ``sessions/<n>/`` so nothing is overwritten.
+    The previous session's outputs move to ``sessions/<n>/`` so nothing is overwritten. The lock is
+    taken before anything moves and held until the run ends: a second process on the same run id (a
+    restart typed while the first is still running) is refused instead of moving the running
+    session's files and appending a second hash chain to its audit file.
     """
     run_id = config.run.run_id or default_run_id(config)
     root = (
         config.run.output_dir if config.run.output_dir.is_absolute() else Path.cwd() / config.run.output_dir
     )
     out = root / run_id
-    if not out.exists():
-        out.mkdir(parents=True)
-        return run_id, out, 1
     mode = config.run.mode
-    if not (out / "config.json").is_file() or f'"mode": "{mode}"' not in (out / "config.json").read_text(
-        "utf-8"
+    resumed = out.exists() and any(p.name != LOCK_NAME for p in out.iterdir())
+    if resumed and (
+        not (out / "config.json").is_file()
+        or f'"mode": "{mode}"' not in (out / "config.json").read_text("utf-8")
     ):
         raise ConfigError(
             f"run.run_id: output folder {out} exists and is not a {mode} run; choose another run id"
         )
+    lock = ProcessLock.acquire(out, f"run {run_id} ({out})")
+    if not resumed:
+        return run_id, out, 1, lock
     sessions = out / "sessions"
     session = len(list(sessions.glob("*"))) + 2 if sessions.is_dir() else 2
     previous = sessions / str(session - 1)
     previous.mkdir(parents=True)
     for item in list(out.iterdir()):
-        if item.name == "sessions" or item.name.startswith("audit"):
+        if item.name in ("sessions", LOCK_NAME) or item.name.startswith("audit"):
             continue  # the audit trail is one hash chain per run: its component appends to it
         shutil.move(str(item), previous / item.name)
-    return run_id, out, session
+    return run_id, out, session, lock
 
 
 def _resume_from_database(
@@ -620,18 +629,37 @@ def start_failure(node: TradingNode) -> str:
     return "the node did not start: execution state not reconciled or portfolio not initialised (see the log)"
 
 
+def _gave_up(node: TradingNode) -> bool:
+    clients = (*node.kernel.data_engine._clients.values(), *node.kernel.exec_engine._clients.values())
+    return any(getattr(c, "connect_error", None) and not c.is_connected for c in clients)
+
+
 def watch_start(node: TradingNode, on_failed: Callable[[str], None]) -> None:
     """Call ``on_failed(why)`` if the node's start sequence ends with its trader not started.
 
     Nautilus 1.221's ``start_async`` then only logs a warning (a client not connected within
     ``timeout_connection``, reconciliation or the portfolio failing) and the node keeps running with
     no strategy started: a live process that looks alive, trades nothing and, without ``--duration``,
-    never ends."""
+    never ends. A client that gave up for good (one of ours with its ``connect_error`` set: no logon
+    within its own timeout, its FIX store held by another process) ends the start at once, instead of
+    leaving the operator to wait out the rest of ``timeout_connection``."""
     kernel = node.kernel
     start = kernel.start_async
 
     async def start_async() -> None:
-        await start()
+        starting = asyncio.ensure_future(start())
+        try:
+            while not starting.done():
+                await asyncio.wait({starting}, timeout=_START_POLL_SECS)
+                if not starting.done() and _gave_up(node):
+                    starting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await starting
+        except asyncio.CancelledError:
+            starting.cancel()  # the node is being stopped while it starts: stop starting it too
+            raise
+        if not starting.cancelled():
+            starting.result()
         if not node.trader.is_running:
             on_failed(start_failure(node))
 
@@ -747,8 +775,12 @@ def run_paper(
     from macrofund.storage.pool import mask_dsn
 
     notice = on_notice or (lambda _: None)
-    run_id, out, session = prepare_paper_dir(config)
-    dsn, server = resolve_database_url(config)
+    run_id, out, session, run_lock = prepare_paper_dir(config)
+    try:
+        dsn, server = resolve_database_url(config)
+    except BaseException:
+        run_lock.release()
+        raise
     components: list[RunComponent] = []
     paper: _PaperNode | None = None
     loop = asyncio.new_event_loop()
@@ -827,3 +859,4 @@ def run_paper(
             loop.close()
         if server is not None:
             server.stop()
+        run_lock.release()

@@ -207,6 +207,51 @@ def _failing_live(tmp_path: Path, port: int, dsn: str, run_id: str, fail_in: str
     return [line for line in proc.stderr.splitlines() if line.strip()][-1]
 
 
+def _last_line(stderr: str) -> str:
+    return [line for line in stderr.splitlines() if line.strip()][-1]
+
+
+def test_a_second_process_on_a_running_session_is_refused_and_changes_nothing(
+    tmp_path: Path, b3_venue: int, postgres_dsn: str
+) -> None:
+    """Before: a second ``run`` with the running one's run id (a restart typed while the first was
+    still running) moved the running session's files into ``sessions/1`` and appended a second hash
+    chain to its audit file; one with another run id shared the FIX sequence store and overwrote the
+    running session's sequence numbers."""
+    first = _start_live(tmp_path, b3_venue, "live-first", postgres_dsn, "--duration", "14s")
+    out = tmp_path / "runs" / "live-first"
+    try:
+        deadline = time.monotonic() + 30
+        while "|35=A|" not in (_fix_log(tmp_path) if (tmp_path / "fix-log").exists() else ""):
+            assert time.monotonic() < deadline and first.poll() is None, "the first node never logged on"
+            time.sleep(0.2)
+        same = _run_live(tmp_path, b3_venue, "live-first", postgres_dsn, "--duration", "5s")
+        assert same.returncode == 2, same.stderr[-2000:]
+        assert _last_line(same.stderr).startswith(
+            f"error: run live-first ({out}) is in use by another process (pid {first.pid}, lock "
+        ), same.stderr[-2000:]
+        assert not (out / "sessions").exists()
+        other = _run_live(tmp_path, b3_venue, "live-other", postgres_dsn, "--duration", "5s")
+        assert other.returncode == 1, other.stderr[-2000:]
+        last = _last_line(other.stderr)
+        assert last.startswith("error: the node did not start: B3: FIX store "), last
+        assert f"is in use by another process (pid {first.pid}, lock " in last, last
+        _, stderr = first.communicate(timeout=60)
+    finally:
+        first.kill()
+    assert first.returncode == 0, stderr[-2000:]
+    assert len(pd.read_parquet(out / "fills.parquet")) > 0
+    verify = subprocess.run(
+        [sys.executable, "-m", "macrofund", "audit", "verify", "--run-dir", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    # The FIX store kept the first node's sequence numbers: the next session logs on and trades.
+    after = _run_live(tmp_path, b3_venue, "live-after", postgres_dsn, "--duration", "6s")
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert len(pd.read_parquet(tmp_path / "runs" / "live-after" / "fills.parquet")) > 0
+
+
 def _fix_log(tmp_path: Path) -> str:
     return "".join(p.read_text() for p in (tmp_path / "fix-log").rglob("*.log"))
 

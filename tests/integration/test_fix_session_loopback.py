@@ -7,12 +7,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from macrofund.adapters.fix.acceptor import FixAcceptor
 from macrofund.adapters.fix.application import FixEventQueue
 from macrofund.adapters.fix.config import FixScheduleConfig, FixSessionConfig, FixStoreConfig
+from macrofund.adapters.fix.errors import FixStoreError
 from macrofund.adapters.fix.initiator import FixInitiator
 from macrofund.adapters.fix.message import FixMessage
 from macrofund.adapters.fix.session import FixSession
+from macrofund.adapters.fix.store import PostgresSessionStore
 from tests.fixtures.quickfix import eventually
 from tests.fixtures.servers import free_port
 
@@ -162,5 +166,25 @@ def test_acceptor_refuses_logon_outside_its_schedule(tmp_path: Path) -> None:
         assert (event.kind, event.text) == ("logout", "outside the session schedule")
         await initiator.stop()
         await acceptor.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_postgres_store_in_use_is_refused_and_free_again_once_closed(postgres_dsn: str) -> None:
+    """The PostgreSQL store takes a session-level advisory lock: a second process on the same session
+    identity is told which backend holds it; the lock goes with the connection."""
+
+    async def scenario() -> None:
+        store = PostgresSessionStore(postgres_dsn, "MF-LOCK", "B3")
+        await store.open()
+        holder = await store._c.fetchval("select pg_backend_pid()")
+        with pytest.raises(
+            FixStoreError, match=rf"in use by another process \(PostgreSQL backend pid {holder}\)"
+        ):
+            await PostgresSessionStore(postgres_dsn, "MF-LOCK", "B3").open()
+        await store.close()
+        again = PostgresSessionStore(postgres_dsn, "MF-LOCK", "B3")
+        await again.open()
+        await again.close()
 
     asyncio.run(scenario())

@@ -59,8 +59,15 @@ class FixAcceptor:
 
     async def start(self) -> None:
         """Open every session's store and start listening."""
-        for session in self.sessions.values():
-            await session.open()
+        opened: list[FixSession] = []
+        try:
+            for session in self.sessions.values():
+                await session.open()
+                opened.append(session)
+        except BaseException:
+            for session in opened:  # give back what was taken (a store in use fails the whole start)
+                await session.close()
+            raise
         self._server = await asyncio.start_server(self._accept, self._host, self._port)
         logger.info(
             "fix_acceptor_listening address=%s:%d sessions=%d", self._host, self.port, len(self.sessions)

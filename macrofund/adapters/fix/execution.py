@@ -67,6 +67,7 @@ from pydantic import BaseModel, ValidationError
 
 from macrofund.adapters.fix.application import ExecIdDeduplicator, FixApplication, FixReject
 from macrofund.adapters.fix.config import FixSessionConfig
+from macrofund.adapters.fix.errors import FixStoreError
 from macrofund.adapters.fix.initiator import FixInitiator
 from macrofund.adapters.fix.message import FixFieldError, FixMessage
 from macrofund.adapters.fix.reconciliation import (
@@ -302,7 +303,12 @@ class FixExecutionClient(LiveExecutionClient):
         self._initiator = FixInitiator(
             self._session_config, _SessionCallbacks(self), duplicate_filter=self._dedup
         )
-        session = await self._initiator.start()
+        try:
+            session = await self._initiator.start()
+        except FixStoreError as exc:  # e.g. the session is in use by another process: no point waiting
+            self._initiator = None
+            self.connect_error = f"{self.id}: {exc}"
+            raise ConnectionError(self.connect_error) from None
         try:
             await session.wait_logged_on(timeout=self._fix_config.logon_timeout_secs)
         except TimeoutError:

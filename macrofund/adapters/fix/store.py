@@ -32,6 +32,8 @@ from pathlib import Path
 import asyncpg
 
 from macrofund.adapters.fix.errors import FixStoreError
+from macrofund.errors import FolderLockError
+from macrofund.process_lock import ProcessLock
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class FileSessionStore(SessionStore):
         self._index: dict[int, tuple[int, int]] = {}
         self._next_sender = 1
         self._next_target = 1
+        self._lock: ProcessLock | None = None
 
     @property
     def directory(self) -> Path:
@@ -123,7 +126,12 @@ class FileSessionStore(SessionStore):
 
     async def open(self) -> StoredSequence:
         try:
-            self._dir.mkdir(parents=True, exist_ok=True)
+            # One process per session identity: two writing these files would overwrite each other's
+            # sequence numbers, and the next logon would be refused for one too low.
+            self._lock = ProcessLock.acquire(self._dir, f"FIX store {self._dir}")
+        except FolderLockError as exc:
+            raise FixStoreError(str(exc)) from None
+        try:
             created_path = self._dir / "created"
             if not created_path.exists():
                 created_path.write_text(str(time.time_ns()))
@@ -138,6 +146,7 @@ class FileSessionStore(SessionStore):
             self._msg_fd = os.open(self._dir / "messages", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             self._load_index()
         except (OSError, ValueError) as exc:
+            self._lock.release()
             raise FixStoreError(f"FIX store {self._dir}: cannot open: {exc}") from exc
         return StoredSequence(self._next_sender, self._next_target, created_ns)
 
@@ -165,6 +174,9 @@ class FileSessionStore(SessionStore):
             if fd >= 0:
                 os.close(fd)
         self._seq_fd = self._msg_fd = -1
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def _write_seqnums(self) -> None:
         os.pwrite(self._seq_fd, self._RECORD % (self._next_sender, self._next_target), 0)
@@ -222,6 +234,14 @@ create table if not exists fix_session_messages (
 """
 
 
+# NULL when the lock was taken; else the backend pid holding it.
+_TRY_LOCK = """
+select case when pg_try_advisory_lock(hashtext($1)) then null else (
+    select pid from pg_locks where locktype = 'advisory' and granted
+    and objid = hashtext($1)::oid limit 1) end
+"""
+
+
 class PostgresSessionStore(SessionStore):
     """Rows in ``fix_session_state`` and ``fix_session_messages`` (created on first use).
 
@@ -247,6 +267,15 @@ class PostgresSessionStore(SessionStore):
             conn = await connect(self._dsn)
         except StorageError as exc:
             raise FixStoreError(f"FIX store for {self._id}: {exc}") from exc
+        # One process per session identity (see ``FileSessionStore.open``): a session-level advisory
+        # lock, held by this connection and dropped by PostgreSQL when it closes or its process dies.
+        holder = await conn.fetchval(_TRY_LOCK, f"macrofund-fix:{self._id}")
+        if holder is not None:
+            await conn.close()
+            raise FixStoreError(
+                f"FIX store for {self._id} in PostgreSQL is in use by another process (PostgreSQL backend "
+                f"pid {holder}); stop that process first: only one may use it at a time"
+            )
         self._conn = conn
         await conn.execute(_SCHEMA)
         row = await conn.fetchrow(

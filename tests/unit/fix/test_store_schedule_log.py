@@ -6,7 +6,10 @@ import asyncio
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import pytest
+
 from macrofund.adapters.fix.application import ExecIdDeduplicator
+from macrofund.adapters.fix.errors import FixStoreError
 from macrofund.adapters.fix.log import RawMessageLog, mask_secrets
 from macrofund.adapters.fix.message import FixMessage
 from macrofund.adapters.fix.schedule import SessionSchedule
@@ -116,3 +119,23 @@ def test_raw_log_lines_carry_the_utc_time_and_roll_to_a_new_file_each_day(tmp_pa
     # whole seconds carry no fraction, as datetime.isoformat writes them
     assert [line.split(" ")[0] for line in second] == ["2026-11-26T00:00:00Z", "2026-11-26T00:01:00Z"]
     assert first[0].endswith(" OUT 8=FIX.4.4|35=0|")
+
+
+def test_a_file_store_in_use_is_refused_and_free_again_once_closed(tmp_path: Path) -> None:
+    """Two processes on one store overwrote each other's sequence numbers; the next logon was then
+    refused by the venue for a MsgSeqNum too low."""
+
+    async def scenario() -> None:
+        store = FileSessionStore(tmp_path, "MF", "B3")
+        await store.open()
+        store.save_outbound(1, None)
+        with pytest.raises(FixStoreError, match=rf"FIX store {tmp_path / 'MF-B3'} is in use by another"):
+            await FileSessionStore(tmp_path, "MF", "B3").open()
+        other = FileSessionStore(tmp_path, "MF", "CME")  # another session: its own lock
+        await other.open()
+        await other.close()
+        await store.close()
+        state = await FileSessionStore(tmp_path, "MF", "B3").open()
+        assert state.next_sender_seq == 2
+
+    asyncio.run(scenario())
