@@ -629,6 +629,35 @@ def start_failure(node: TradingNode) -> str:
     return "the node did not start: execution state not reconciled or portfolio not initialised (see the log)"
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class LateSignals:
+    """What Ctrl-C (or SIGTERM) does once a run is already stopping.
+
+    The stop cancels working orders, drains the audit trail and the database and writes the outputs.
+    A second Ctrl-C used to interrupt that silently (exit 130, no summary) and a second SIGTERM killed
+    the process on the spot, queued database writes and all. Now the first extra signal only says what
+    is going on; the one after it abandons the stop (``KeyboardInterrupt``: the components still close
+    in ``finally``), for an operator who really means it.
+    """
+
+    def __init__(self, notice: Notice) -> None:
+        self._notice = notice
+        self.count = 0
+
+    def __call__(self, sig: int, frame: object = None) -> None:
+        self.count += 1
+        if self.count == 1:
+            self._notice(
+                "still stopping: cancelling orders, draining the audit trail and the database, writing the "
+                "outputs; press Ctrl-C again to abandon the stop (the outputs may be incomplete)"
+            )
+            return
+        self._notice("abandoning the stop: the outputs may be incomplete (what was written stays)")
+        raise KeyboardInterrupt
+
+
 def _gave_up(node: TradingNode) -> bool:
     clients = (*node.kernel.data_engine._clients.values(), *node.kernel.exec_engine._clients.values())
     return any(getattr(c, "connect_error", None) and not c.is_connected for c in clients)
@@ -682,10 +711,12 @@ async def _session(
     on_status: StatusFn | None,
     cancel_on_stop: bool,
     notice: Notice,
+    late_signal: LateSignals,
 ) -> tuple[str, str | None]:
     """Run until the duration passes, a signal arrives or the node stops; then shut down cleanly.
 
-    Returns why it stopped, and an error when the node asked to stop itself."""
+    Returns why it stopped, and an error when the node asked to stop itself. A signal that arrives
+    once the stop has begun goes to ``late_signal``."""
     loop = paper.loop
     node = paper.node
     stop = asyncio.Event()
@@ -711,8 +742,14 @@ async def _session(
 
     # Replaces the kernel's handlers (which would stop the node without our shutdown sequence: working
     # orders left at the venue, the feed still running, the audit trail and persistence not drained).
-    loop.add_signal_handler(signal.SIGINT, request_stop, "SIGINT")
-    loop.add_signal_handler(signal.SIGTERM, request_stop, "SIGTERM")
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            late_signal(sig)
+        else:
+            request_stop(sig.name)
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
     route_shutdown(node, on_shutdown_system)
     watch_start(node, on_start_failed)
     if duration is not None:
@@ -752,8 +789,9 @@ async def _session(
             await asyncio.wait_for(run_task, timeout=10.0)
         except TimeoutError:
             run_task.cancel()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.remove_signal_handler(sig)
+        signal.signal(sig, late_signal)  # until the run's outputs are written (``run_paper``)
     return reason["why"], reason.get("error")
 
 
@@ -776,6 +814,7 @@ def run_paper(
 
     notice = on_notice or (lambda _: None)
     run_id, out, session, run_lock = prepare_paper_dir(config)
+    handlers = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     try:
         dsn, server = resolve_database_url(config)
     except BaseException:
@@ -820,7 +859,7 @@ def run_paper(
         start_ns = time.time_ns()
         started = time.perf_counter()
         why, error = loop.run_until_complete(
-            _session(paper, run_id, config, duration, on_status, cancel_on_stop, notice)
+            _session(paper, run_id, config, duration, on_status, cancel_on_stop, notice, LateSignals(notice))
         )
         end_ns = paper.node.kernel.clock.timestamp_ns()
         paper.recorder.finalize(end_ns)
@@ -860,3 +899,5 @@ def run_paper(
         if server is not None:
             server.stop()
         run_lock.release()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)

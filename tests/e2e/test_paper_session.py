@@ -117,6 +117,48 @@ def test_sigterm_stops_cleanly_with_summary_and_outputs(tmp_path: Path, postgres
     assert (out / "market_data" / "recording.json").is_file() and (out / "replay.toml").is_file()
 
 
+def test_a_second_signal_while_stopping_does_not_cut_the_stop_short(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """Before: a second Ctrl-C while the run was stopping ended the process with exit 130, no summary
+    and nothing said; a second SIGTERM killed it on the spot, queued database writes and all."""
+    proc = subprocess.Popen(
+        _paper(tmp_path, postgres_dsn, "p-twice"),
+        env=_env(postgres_dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out = tmp_path / "p-twice"
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "config.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("stopping: SIGINT"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    stdout = "".join(seen) + stdout
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "still stopping:" in stdout and "press Ctrl-C again to abandon" in stdout
+    assert "Run p-twice (paper)" in stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGINT"
+    audit = [json.loads(line) for line in (out / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["type"] == "RunStop" and audit[-1]["payload"]["completed"] is True
+    fills = pd.read_parquet(out / "fills.parquet")
+    stored = _rows(postgres_dsn, "select count(*) as n from fills where run_id = $1", "p-twice")
+    assert stored[0]["n"] == len(fills) > 0
+
+
 def test_restart_with_the_same_run_id_resumes_positions_from_the_database(
     tmp_path: Path, postgres_dsn: str
 ) -> None:
