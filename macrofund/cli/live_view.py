@@ -33,6 +33,7 @@ def render(status: PaperStatus) -> Group:
         f"data {status.data_delivered:,}",
         f"orders {status.orders:,}",
         f"fills {status.fills:,}",
+        *(f"FIX {venue} {state}" for venue, state in status.sessions),
     )
     accounts = Table(title="P&L", title_justify="left")
     for column in ("venue", "ccy", "balance", "unrealised", "equity"):
@@ -73,10 +74,11 @@ def render(status: PaperStatus) -> Group:
 def status_line(status: PaperStatus) -> str:
     """One plain line for logs: elapsed, feed, orders, fills, equity per account."""
     equity = " ".join(f"{a.venue}:{a.currency}={float(a.equity):,.2f}" for a in status.accounts)
+    sessions = "".join(f"FIX {venue} {state} " for venue, state in status.sessions)
     return (
         f"[{status.elapsed_seconds:6.0f}s] feed {status.feed_rate:,.0f}/s lag {status.feed_lag_ms:.2f}ms "
         f"data {status.data_delivered} orders {status.orders} fills {status.fills} "
-        f"positions {len(status.positions)} working {len(status.working_orders)} {equity}"
+        f"positions {len(status.positions)} working {len(status.working_orders)} {sessions}{equity}"
     )
 
 

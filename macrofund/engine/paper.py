@@ -138,6 +138,8 @@ class PaperStatus:
     feed_rate: float
     feed_lag_ms: float
     feed_max_lag_ms: float
+    # (client id, state) of every venue session that has one (FIX: ``up``, ``DOWN 12s``, ``logging on``)
+    sessions: list[tuple[str, str]] = field(default_factory=list)
 
 
 StatusFn = Callable[[PaperStatus], None]
@@ -573,6 +575,11 @@ def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -
             accounts.append(
                 AccountLine(venue.name, currency.code, balance.as_decimal(), u, balance.as_decimal() + u)
             )
+    sessions = [
+        (client_id.value, state)
+        for client_id, client in paper.node.kernel.exec_engine._clients.items()
+        if (state := getattr(client, "session_state", None)) is not None
+    ]
     stats = paper.data.stats
     return PaperStatus(
         run_id=run_id,
@@ -586,6 +593,7 @@ def _status(paper: _PaperNode, run_id: str, started: float, config: RunConfig) -
         feed_rate=stats.rate(time.time_ns()),
         feed_lag_ms=stats.last_lag_ns / 1e6,
         feed_max_lag_ms=stats.max_lag_ns / 1e6,
+        sessions=sessions,
     )
 
 

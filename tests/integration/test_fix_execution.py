@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -751,6 +752,32 @@ def test_cancel_on_reconnect_mass_cancels_at_the_next_logon(tmp_path: Path, venu
                 proxy.restore()
                 await eventually(lambda: received(peer, "q"), timeout=15, what="mass cancel after logon")
                 await eventually(lambda: order.status == OrderStatus.CANCELED, what="canceled")
+        finally:
+            await proxy.stop()
+
+    run(scenario)
+
+
+def test_the_session_state_on_the_status_line_follows_an_outage(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    """What ``macrofund run``'s status line shows per venue: ``up``, ``DOWN 3s`` while it reconnects
+    (however many connection attempts fail meanwhile), ``up`` again."""
+    peer = venue_peer("B3")
+
+    async def scenario() -> None:
+        proxy = await LoopbackProxy(peer.port).start()
+        config = b3_config(tmp_path, proxy.port)
+        try:
+            async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (node, _):
+                client: Any = next(iter(node.kernel.exec_engine._clients.values()))
+                assert client.session_state == "up"
+                proxy.cut()
+                await eventually(lambda: client.session_state.startswith("DOWN "), what="down")
+                await asyncio.sleep(1.2)
+                assert re.fullmatch(r"DOWN [1-9]\d*s", client.session_state), client.session_state
+                proxy.restore()
+                await eventually(lambda: client.session_state == "up", timeout=15, what="up again")
         finally:
             await proxy.stop()
 

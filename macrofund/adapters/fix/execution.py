@@ -266,6 +266,8 @@ class FixExecutionClient(LiveExecutionClient):
         self._lost_at_ns = 0
         self._stopping = False
         self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
+        self._closed_before_logon = ""  # why the venue's end closed the last connection before a logon
+        self._session_up = False  # logged on since the last logon callback (what a loss is measured from)
         # Why connecting failed at start-up, one line (read by the run's start check, ``engine.paper``).
         self.connect_error: str | None = None
         # mass cancels asked for while the session was down: sent first thing at the next logon
@@ -314,6 +316,8 @@ class FixExecutionClient(LiveExecutionClient):
         except TimeoutError:
             if self._last_logout_text:
                 why = f" (venue said: {self._last_logout_text})"
+            elif self._closed_before_logon:
+                why = f" (connected, closed before a Logon answer: {self._closed_before_logon})"
             elif self._initiator.last_connect_error:
                 why = f" (cannot connect: {self._initiator.last_connect_error})"
             else:
@@ -339,7 +343,18 @@ class FixExecutionClient(LiveExecutionClient):
             await self._initiator.stop("macrofund stopping")
             self._initiator = None
 
+    @property
+    def session_state(self) -> str:
+        """For the run's status line: ``up``, ``DOWN 12s`` (lost, reconnecting) or ``logging on``."""
+        if self._session_up:
+            return "up"
+        if self._lost_session:
+            return f"DOWN {(self._clock.timestamp_ns() - self._lost_at_ns) / 1e9:.0f}s"
+        return "logging on"
+
     def _on_logon(self) -> None:
+        self._session_up = True
+        self._closed_before_logon = ""
         self._publish_session("reconnect" if self._lost_session else "logon", "")
         if self._lost_session:
             # At error level, like the loss: the configs run at log_level ERROR and an operator must
@@ -361,6 +376,14 @@ class FixExecutionClient(LiveExecutionClient):
         self._publish_session("disconnect", reason)
         if self._stopping:
             self._log.info(f"FIX session closed: {reason}")
+            return
+        was_up, self._session_up = self._session_up, False
+        if not was_up:
+            # Not an outage: a connection that never logged on (the venue closed it during the logon,
+            # e.g. one session already connected with these CompIDs). The start-up error or the
+            # outage already under way says so; an error line per reconnect attempt would not.
+            self._closed_before_logon = reason
+            self._log.warning(f"FIX connection {self._session_config.name} closed before logon: {reason}")
             return
         self._lost_session = True
         self._lost_at_ns = self._clock.timestamp_ns()
