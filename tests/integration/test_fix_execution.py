@@ -877,6 +877,40 @@ def test_cme_orders_carry_the_gateway_audit_tags_and_fill_and_the_password_stays
     assert "pw-9f3e1c" not in raw_log
 
 
+def test_a_resend_request_never_sends_a_stale_order_again(tmp_path: Path, venue_peer: VenueFactory) -> None:
+    """A venue that lost what it received asks for everything again; with PossDupFlag=Y it would take an
+    order from long ago as a new one. Orders older than ``resend_max_age_secs`` are gap-filled and their
+    status is asked for; younger ones (the order that showed the venue its gap) are resent."""
+    peer = venue_peer("B3")
+    config = b3_config(tmp_path, peer.port, resend_max_age_secs=1)
+
+    async def scenario() -> None:
+        async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (_, strategy):
+            iid = InstrumentId.from_str(WIN)
+            old = strategy.order_factory.limit(
+                iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120000")
+            )
+            strategy.submit_order(old)
+            await eventually(lambda: old.status == OrderStatus.ACCEPTED, what="accepted")
+            await asyncio.sleep(1.5)  # the old order is now older than resend_max_age_secs
+            peer.session.setNextTargetMsgSeqNum(1)  # the venue forgets what it received
+            new = strategy.order_factory.limit(
+                iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120005")
+            )
+            strategy.submit_order(new)  # a gap for the venue: it asks for a resend from 1
+            await eventually(lambda: new.status == OrderStatus.ACCEPTED, what="the new order accepted")
+            await eventually(lambda: received(peer, "H"), what="a status request for the old order")
+
+    run(scenario)
+    assert peer.received("sent", "2")[0].get(7) == "1"
+    orders = received(peer, "D")
+    assert [m.get(43) for m in orders] == [None, None], "an order was sent again"
+    assert [m.get(44) for m in orders] == ["120000", "120005"]
+    gap_fills = [m for m in peer.received("admin", "4") if m.get(123) == "Y"]
+    assert gap_fills and int(gap_fills[-1].require(36)) == int(orders[1].require(34))
+    assert received(peer, "H")[0].get(11) == orders[0].get(11)
+
+
 def test_query_order_recovers_a_fill_the_venue_never_reported(
     tmp_path: Path, venue_peer: VenueFactory
 ) -> None:
@@ -996,6 +1030,59 @@ def test_a_refused_logon_fails_connect_with_the_venues_reason_and_stops_retrying
             assert client.session is None  # no background retries left behind
         finally:
             await venue.stop()
+
+    run(scenario)
+
+
+def test_a_venue_whose_sequence_went_back_is_not_retried_and_the_operator_is_told(tmp_path: Path) -> None:
+    """A venue that reset its side answers our Logon with MsgSeqNum 1. Reconnecting pushed its sequence
+    up one Logon at a time until it passed ours; its ResendRequest from 1 then asked for every order we
+    ever stored. Now the client gives up at once and says what to do."""
+
+    async def venue(store: str) -> FixAcceptor:
+        config = FixSessionConfig.model_validate(
+            {"sender_comp_id": "B3", "target_comp_id": "MF", "store": {"path": str(tmp_path / store)},
+             "log_dir": None}
+        )  # fmt: skip
+        acceptor = FixAcceptor([config], FixApplication(), port=0)
+        await acceptor.start()
+        return acceptor
+
+    async def client(node_id: str, port: int) -> Any:
+        loop = asyncio.get_running_loop()
+        node = TradingNode(
+            TradingNodeConfig(trader_id=node_id, logging=LoggingConfig(log_level="ERROR")), loop=loop
+        )
+        _TO_DISPOSE.append(node)
+        config = B3ExecClientConfig(session=session(tmp_path, port, "B3"), instrument_ids=(WIN,))
+        kernel = node.kernel
+        return B3LiveExecClientFactory.create(loop, "B3", config, kernel.msgbus, kernel.cache, kernel.clock)
+
+    async def scenario() -> None:
+        first = await venue("venue-1")
+        yesterday = await client("SEQ-001", first.port)
+        await yesterday._connect()
+        for _ in range(3):
+            first.session("B3", "MF").send(FixMessage("B").append(148, "news"))  # its sequence moves on
+        await eventually(lambda: first.session("B3", "MF").next_sender_seq == 5, what="venue seq 5")
+        await yesterday._disconnect()
+        await first.stop()
+        reset = await venue("venue-2")  # the venue starts from 1 again
+        try:
+            today = await client("SEQ-002", reset.port)
+            with pytest.raises(
+                ConnectionError, match=r"given up \(the venue's Logon said MsgSeqNum too lo"
+            ) as why:
+                await today._connect()  # at once, not after the logon timeout
+            assert "its sequence numbers went back" in str(why.value) and "reset_on_logon = true" in str(
+                why.value
+            )
+            assert today.session is None  # no reconnecting left behind
+            after_one_attempt = reset.session("B3", "MF").next_sender_seq
+            await asyncio.sleep(1.5)  # longer than the reconnect delay
+            assert reset.session("B3", "MF").next_sender_seq == after_one_attempt, "it tried to log on again"
+        finally:
+            await reset.stop()
 
     run(scenario)
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.common.providers import InstrumentProvider
-from nautilus_trader.config import InstrumentProviderConfig, PositiveInt
+from nautilus_trader.config import InstrumentProviderConfig, NonNegativeFloat, PositiveInt
 from nautilus_trader.execution.messages import (
     BatchCancelOrders,
     CancelAllOrders,
@@ -92,6 +92,7 @@ from macrofund.adapters.fix.translate import (
     order_status_request,
     parse_cancel_reject,
     parse_execution_report,
+    parse_utc_timestamp,
     report_to_event_kind,
 )
 from macrofund.adapters.fix.wire import SessionEvent, report_topic, session_topic, wire_report
@@ -142,6 +143,11 @@ class FixExecClientConfig(LiveExecClientConfig, frozen=True, kw_only=True):
     # periodic open-order check): venues throttle and may log out a session that bursts thousands.
     status_requests_per_second: PositiveInt = 100
     logon_timeout_secs: float = 15.0
+    # An order-entry message (new order, cancel, replace, mass cancel, status request) older than this
+    # is not resent when the venue asks for a resend: a SequenceReset-GapFill goes over it and the order's
+    # status is asked for instead. A venue that lost its session state asks for everything from seq 1;
+    # with PossDupFlag=Y it would take orders from hours or sessions ago as new ones.
+    resend_max_age_secs: NonNegativeFloat = 30.0
 
     def session_config(self) -> FixSessionConfig:
         """The validated session config with the password resolved from ``password_env``."""
@@ -189,6 +195,24 @@ class ContractInstrumentProvider(InstrumentProvider):
         self.add(futures_contract(instrument_id))
 
 
+def _sequence_went_back(error: str) -> str:
+    """What the operator reads when the venue's Logon came with a sequence number lower than ours."""
+    return (
+        f"the venue's Logon said {error}: its sequence numbers went back (a reset on its side?); not "
+        "reconnecting. Check with the venue, then start once with [venues.fix.session] reset_on_logon = true"
+    )
+
+
+# Order-entry messages a resend could turn into stale orders at the venue (35 -> name for the log).
+_ORDER_ENTRY = {
+    "D": "NewOrderSingle",
+    "F": "OrderCancelRequest",
+    "G": "OrderCancelReplaceRequest",
+    "q": "OrderMassCancelRequest",
+    "H": "OrderStatusRequest",
+}
+
+
 class _SessionCallbacks(FixApplication):
     """The FIX application of the client: forwards session events to it (on the event loop)."""
 
@@ -213,6 +237,9 @@ class _SessionCallbacks(FixApplication):
 
     def on_reject(self, session: FixSession, reject: FixReject) -> None:
         self._client._on_session_reject(reject)
+
+    def on_resend(self, session: FixSession, message: FixMessage) -> bool:
+        return self._client._on_resend(message)
 
 
 class FixExecutionClient(LiveExecutionClient):
@@ -267,6 +294,7 @@ class FixExecutionClient(LiveExecutionClient):
         self._stopping = False
         self._last_logout_text = ""  # the venue's 58 on its last Logout (a refused logon says why)
         self._closed_before_logon = ""  # why the venue's end closed the last connection before a logon
+        self._stale_resends: list[tuple[str, str, float]] = []  # (35, ClOrdID, age s) gap-filled
         self._session_up = False  # logged on since the last logon callback (what a loss is measured from)
         # Why connecting failed at start-up, one line (read by the run's start check, ``engine.paper``).
         self.connect_error: str | None = None
@@ -311,13 +339,21 @@ class FixExecutionClient(LiveExecutionClient):
             self._initiator = None
             self.connect_error = f"{self.id}: {exc}"
             raise ConnectionError(self.connect_error) from None
-        try:
-            await session.wait_logged_on(timeout=self._fix_config.logon_timeout_secs)
-        except TimeoutError:
-            if self._last_logout_text:
+        logon = self._loop.create_task(session.wait_logged_on())
+        retrying = self._initiator.task
+        await asyncio.wait(
+            {logon} if retrying is None else {logon, retrying},
+            timeout=self._fix_config.logon_timeout_secs,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if not logon.done():
+            logon.cancel()
+            if session.sequence_error is not None:
+                why = f" ({_sequence_went_back(session.sequence_error)})"
+            elif self._last_logout_text:
                 why = f" (venue said: {self._last_logout_text})"
             elif self._closed_before_logon:
-                why = f" (connected, closed before a Logon answer: {self._closed_before_logon})"
+                why = f" (connected, no logon: {self._closed_before_logon})"
             elif self._initiator.last_connect_error:
                 why = f" (cannot connect: {self._initiator.last_connect_error})"
             else:
@@ -325,9 +361,12 @@ class FixExecutionClient(LiveExecutionClient):
             # Stop retrying: a session that logged on later would trade without an account state.
             await self._initiator.stop()
             self._initiator = None
+            where = f"{self._session_config.host}:{self._session_config.port}"
+            timeout = self._fix_config.logon_timeout_secs
             self.connect_error = (
-                f"{self.id}: no FIX logon with {self._session_config.host}:{self._session_config.port} "
-                f"within {self._fix_config.logon_timeout_secs} s{why}"
+                f"{self.id}: FIX logon with {where} given up{why}"
+                if session.sequence_error is not None
+                else f"{self.id}: no FIX logon with {where} within {timeout} s{why}"
             )
             raise ConnectionError(self.connect_error) from None
         self._log.info(f"FIX session {session.name} logged on")
@@ -378,6 +417,14 @@ class FixExecutionClient(LiveExecutionClient):
             self._log.info(f"FIX session closed: {reason}")
             return
         was_up, self._session_up = self._session_up, False
+        session = self.session
+        if session is not None and session.sequence_error is not None:
+            if was_up:
+                self._lost_session, self._lost_at_ns = True, self._clock.timestamp_ns()
+            self._log.error(
+                f"FIX session {self._session_config.name}: {_sequence_went_back(session.sequence_error)}"
+            )
+            return
         if not was_up:
             # Not an outage: a connection that never logged on (the venue closed it during the logon,
             # e.g. one session already connected with these CompIDs). The start-up error or the
@@ -391,6 +438,34 @@ class FixExecutionClient(LiveExecutionClient):
             f"FIX session {self._session_config.name} lost: {reason}; reconnecting (orders are rejected "
             "until it is back)"
         )
+
+    def _on_resend(self, message: FixMessage) -> bool:
+        """Resend ``message`` (a stored one the venue asked for again) unless it is a stale order."""
+        if message.msg_type not in _ORDER_ENTRY:
+            return True
+        try:
+            age_s = (self._clock.timestamp_ns() - parse_utc_timestamp(message.get(52) or "", 52)) / 1e9
+        except FixFieldError:
+            age_s = float("inf")
+        if age_s <= self._fix_config.resend_max_age_secs:
+            return True
+        if not self._stale_resends:
+            self._loop.call_soon(self._after_stale_resends)
+        self._stale_resends.append((message.msg_type, message.get(41) or message.get(11) or "", age_s))
+        return False
+
+    def _after_stale_resends(self) -> None:
+        stale, self._stale_resends = self._stale_resends, []
+        names = ", ".join(f"{_ORDER_ENTRY[k]} {cl_ord_id} ({age:.0f} s old)" for k, cl_ord_id, age in stale)
+        self._log.error(
+            f"FIX session {self._session_config.name}: the venue asked for a resend; {len(stale)} order "
+            f"message(s) older than resend_max_age_secs ({self._fix_config.resend_max_age_secs:g} s) were "
+            f"gap-filled, not resent: {names}; asking the venue for their orders' status"
+        )
+        for cl_ord_id in dict.fromkeys(cl_ord_id for _, cl_ord_id, _ in stale):
+            order = self._cache.order(ClientOrderId(cl_ord_id)) if cl_ord_id else None
+            if order is not None and not order.is_closed:
+                self._loop.create_task(self._reconcile_one(order))
 
     def _on_session_reject(self, reject: FixReject) -> None:
         self._log.error(f"FIX reject from the venue: {reject}")

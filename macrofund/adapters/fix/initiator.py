@@ -19,8 +19,9 @@ class FixInitiator:
     """Our side connects: ``await start()``, ``await session.wait_logged_on()``, ``session.send(...)``.
 
     After a lost connection (or a refused one) it reconnects after ``reconnect_min_secs``, doubling up
-    to ``reconnect_max_secs``; the delay resets once a logon succeeds. Outside the session schedule it
-    stays disconnected and connects when the next window opens.
+    to ``reconnect_max_secs``; the delay resets once a logon succeeds. It does not reconnect after the
+    venue's Logon came with a MsgSeqNum lower than expected (``FixSession.sequence_error``). Outside the
+    session schedule it stays disconnected and connects when the next window opens.
     """
 
     def __init__(
@@ -41,6 +42,12 @@ class FixInitiator:
         # Why the last attempt to connect failed (``None`` once it connected): what a user is told when
         # no logon comes (``FixExecutionClient``'s start-up error).
         self.last_connect_error: str | None = None
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The connect-and-reconnect loop; done once stopped, or once it gave up by itself (see
+        ``FixSession.sequence_error``)."""
+        return self._task
 
     async def start(self) -> FixSession:
         """Open the store and start connecting in the background; returns the session."""
@@ -93,6 +100,14 @@ class FixInitiator:
                 self.last_connect_error = None
                 logged_on = await self.session.run_connection(reader, writer)
             if self._stopping:
+                return
+            if self.session.sequence_error is not None:
+                self.last_connect_error = self.session.sequence_error
+                logger.error(
+                    "fix_not_reconnecting session=%s reason=%s",
+                    self.session.name,
+                    self.session.sequence_error,
+                )
                 return
             attempt = 1 if logged_on else attempt + 1
             delay = min(self.config.reconnect_max_secs, self.config.reconnect_min_secs * 2 ** (attempt - 1))

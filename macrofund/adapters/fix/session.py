@@ -103,6 +103,9 @@ class FixSession:
         self._queued: dict[int, tuple[FixMessage, bool]] = {}
         self._resend_upto: int | None = None
         self._disconnect_reason = ""
+        # Set when the counterparty's Logon carried a MsgSeqNum lower than expected (initiator): the
+        # initiator stops reconnecting.
+        self.sequence_error: str | None = None
         self._logged_on_event = asyncio.Event()
         self._disconnected_event = asyncio.Event()
         self._disconnected_event.set()
@@ -523,6 +526,10 @@ class FixSession:
             self._send_logon(reset, int(heartbeat))
         elif seq < self._next_in:
             text = f"MsgSeqNum too low, expecting {self._next_in} but received {seq}"
+            # The venue's sequence went back (it reset its side, or our store is not the one it knows):
+            # a person must decide. Reconnecting would only push its sequence up one Logon at a time
+            # until it passed ours, and then its ResendRequest from 1 would ask for every stored order.
+            self.sequence_error = text
             self._send_logout(text)
             self._disconnect(text)
             return
