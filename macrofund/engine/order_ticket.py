@@ -172,6 +172,8 @@ class TicketDesk(Strategy):
         self.pending_status: dict[str, int] = {}  # cl_ord_id -> line number of the status request
         self.started = asyncio.Event()
         self.logout_requested = False
+        # A mass cancel that waits for the ticket's orders still in flight (line number, command).
+        self.deferred: tuple[int, dict[str, Any]] | None = None
 
     def on_start(self) -> None:
         self.started.set()
@@ -317,10 +319,16 @@ class TicketDesk(Strategy):
         self.pending_status[order.client_order_id.value] = number
         self.query_order(order)
 
-    def _mass_cancel(self, number: int, command: dict[str, Any]) -> None:
+    def _mass_cancel(self, number: int, command: dict[str, Any], settled: bool = False) -> None:
         side = _choice(command, "side", {**_SIDES, "both": OrderSide.NO_ORDER_SIDE}, "both")
-        if command.get("instrument") is not None:
-            instruments = [self._instrument(command).id]
+        scope = self._instrument(command).id if command.get("instrument") is not None else None
+        if not settled and self.in_flight(scope):
+            # An order sent but not yet acknowledged is not open for Nautilus: its cancel_all_orders
+            # skips it, and the venue would keep it working after the operator asked for a mass cancel.
+            self.deferred = (number, command)
+            return
+        if scope is not None:
+            instruments = [scope]
         else:
             instruments = sorted({o.instrument_id for o in self.cache.orders_open(strategy_id=self.id)})
         open_orders = [
@@ -398,6 +406,24 @@ class TicketDesk(Strategy):
         if event.detail:
             out["fix"] = {k: str(v) for k, v in event.detail.items() if v is not None}
         self._emit(out)
+
+    def in_flight(self, instrument_id: InstrumentId | None = None) -> bool:
+        """Whether a ticket order (of ``instrument_id``) is on its way (its command still queued in the
+        engines, or sent) and not yet acknowledged."""
+        return any(
+            o.status in (OrderStatus.INITIALIZED, OrderStatus.SUBMITTED)
+            for o in self.cache.orders(strategy_id=self.id, instrument_id=instrument_id)
+        )
+
+    def run_deferred(self) -> None:
+        """Carry out the deferred mass cancel (the orders it waited for are acknowledged, or the wait
+        is over: whatever is open then is cancelled)."""
+        if self.deferred is not None:
+            (number, command), self.deferred = self.deferred, None
+            try:
+                self._mass_cancel(number, command, settled=True)
+            except (TicketInputError, ValueError, TypeError) as exc:
+                self._emit({"event": "error", "line": number, "reason": str(exc)})
 
     def outstanding(self) -> int:
         """Orders still waiting for the venue's answer, plus unanswered status requests."""
@@ -541,6 +567,11 @@ async def _session(
         if line is None:
             break
         desk.handle_line(number, line)
+        if desk.deferred is not None:
+            settle_by = time.monotonic() + options.drain_secs
+            while desk.in_flight() and time.monotonic() < settle_by and not run_task.done():
+                await asyncio.sleep(0.005)
+            desk.run_deferred()
         if desk.logout_requested:
             why = "logout"
             break

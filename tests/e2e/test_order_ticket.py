@@ -13,6 +13,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,10 @@ class Ticket:
             if match(event) and not event.get("_seen"):
                 event["_seen"] = True
                 return event
+        deadline = time.monotonic() + WAIT  # overall: other events must not keep the wait alive
         while True:
             try:
-                line = self._lines.get(timeout=WAIT)
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0.001))
             except queue.Empty:
                 pytest.fail(f"no {what} within {WAIT} s; events so far: {self.events}")
             if line is None:
@@ -248,6 +250,19 @@ def test_mass_cancel_cancels_every_working_order_at_the_venue(
         assert canceled["fix"]["ExecType"] == "4" and canceled["fix"]["OrderID"] == canceled["venue_order_id"]
     t.send(action="mass_cancel")
     assert "no open orders" in t.event("notice")["reason"]
+    assert t.finish() == 0
+    assert "35=q|" in _raw_log(tmp_path)
+
+
+def test_a_mass_cancel_right_after_a_new_order_cancels_it_too(
+    tmp_path: Path, ticket: Callable[..., Ticket]
+) -> None:
+    """Certification scripts send ``new`` then ``mass_cancel`` back to back. The order was still in
+    flight, not open for Nautilus: "no open orders; nothing sent", and it stayed working at the venue."""
+    t = ticket()
+    t.send_raw(json.dumps(_limit("MC-FAST")) + "\n" + json.dumps({"action": "mass_cancel"}))
+    canceled = t.event("OrderCanceled", "MC-FAST")
+    assert canceled["fix"]["ExecType"] == "4"
     assert t.finish() == 0
     assert "35=q|" in _raw_log(tmp_path)
 
