@@ -218,7 +218,7 @@ def test_a_second_process_on_a_running_session_is_refused_and_changes_nothing(
     still running) moved the running session's files into ``sessions/1`` and appended a second hash
     chain to its audit file; one with another run id shared the FIX sequence store and overwrote the
     running session's sequence numbers."""
-    first = _start_live(tmp_path, b3_venue, "live-first", postgres_dsn, "--duration", "14s")
+    first = _start_live(tmp_path, b3_venue, "live-first", postgres_dsn, "--duration", "11s")
     out = tmp_path / "runs" / "live-first"
     try:
         deadline = time.monotonic() + 30

@@ -63,6 +63,23 @@ def _rows(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
     return asyncio.run(go())
 
 
+def _start_paper(tmp_path: Path, dsn: str, run_id: str, *extra: str) -> subprocess.Popen[str]:
+    """``macrofund run --mode paper`` in the background, returned once its run folder holds config.json
+    and it has traded for 3 s."""
+    proc = subprocess.Popen(
+        _paper(tmp_path, dsn, run_id, *extra),
+        env=_env(dsn),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / run_id / "config.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)
+    return proc
+
+
 def test_paper_session_fills_through_risk_and_is_audited_and_persisted(
     tmp_path: Path, postgres_dsn: str
 ) -> None:
@@ -94,18 +111,8 @@ def test_paper_session_fills_through_risk_and_is_audited_and_persisted(
 
 
 def test_sigterm_stops_cleanly_with_summary_and_outputs(tmp_path: Path, postgres_dsn: str) -> None:
-    proc = subprocess.Popen(
-        _paper(tmp_path, postgres_dsn, "p2"),
-        env=_env(postgres_dsn),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_paper(tmp_path, postgres_dsn, "p2")
     out = tmp_path / "p2"
-    deadline = time.monotonic() + 60
-    while not (out / "config.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr[-2000:]
@@ -122,19 +129,9 @@ def test_a_second_signal_while_stopping_does_not_cut_the_stop_short(
 ) -> None:
     """Before: a second Ctrl-C while the run was stopping ended the process with exit 130, no summary
     and nothing said; a second SIGTERM killed it on the spot, queued database writes and all."""
-    proc = subprocess.Popen(
-        _paper(tmp_path, postgres_dsn, "p-twice"),
-        env=_env(postgres_dsn),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_paper(tmp_path, postgres_dsn, "p-twice")
     out = tmp_path / "p-twice"
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "config.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(3)
         proc.send_signal(signal.SIGINT)
         assert proc.stdout is not None
         seen = []

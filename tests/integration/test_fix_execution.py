@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -887,16 +888,12 @@ def test_a_resend_request_never_sends_a_stale_order_again(tmp_path: Path, venue_
     async def scenario() -> None:
         async with venue_task(peer), running_node(config, B3LiveExecClientFactory) as (_, strategy):
             iid = InstrumentId.from_str(WIN)
-            old = strategy.order_factory.limit(
-                iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120000")
-            )
+            buy = partial(strategy.order_factory.limit, iid, OrderSide.BUY, Quantity.from_int(1))
+            old, new = buy(Price.from_str("120000")), buy(Price.from_str("120005"))
             strategy.submit_order(old)
             await eventually(lambda: old.status == OrderStatus.ACCEPTED, what="accepted")
             await asyncio.sleep(1.5)  # the old order is now older than resend_max_age_secs
             peer.session.setNextTargetMsgSeqNum(1)  # the venue forgets what it received
-            new = strategy.order_factory.limit(
-                iid, OrderSide.BUY, Quantity.from_int(1), Price.from_str("120005")
-            )
             strategy.submit_order(new)  # a gap for the venue: it asks for a resend from 1
             await eventually(lambda: new.status == OrderStatus.ACCEPTED, what="the new order accepted")
             await eventually(lambda: received(peer, "H"), what="a status request for the old order")
