@@ -451,7 +451,7 @@ class FixExecutionClient(LiveExecutionClient):
             return True
         if not self._stale_resends:
             self._loop.call_soon(self._after_stale_resends)
-        self._stale_resends.append((message.msg_type, message.get(41) or message.get(11) or "", age_s))
+        self._stale_resends.append((message.msg_type, message.get(11) or "", age_s))
         return False
 
     def _after_stale_resends(self) -> None:
@@ -462,8 +462,10 @@ class FixExecutionClient(LiveExecutionClient):
             f"message(s) older than resend_max_age_secs ({self._fix_config.resend_max_age_secs:g} s) were "
             f"gap-filled, not resent: {names}; asking the venue for their orders' status"
         )
-        for cl_ord_id in dict.fromkeys(cl_ord_id for _, cl_ord_id, _ in stale):
-            order = self._cache.order(ClientOrderId(cl_ord_id)) if cl_ord_id else None
+        # A cancel's or replace's ClOrdID is its own request id: the order is the one it was sent for.
+        orders = {self._requests.get(wire) or ClientOrderId(wire) for _, wire, _ in stale if wire}
+        for client_order_id in sorted(orders, key=str):
+            order = self._cache.order(client_order_id)
             if order is not None and not order.is_closed:
                 self._loop.create_task(self._reconcile_one(order))
 
