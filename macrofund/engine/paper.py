@@ -624,14 +624,16 @@ def engine_failure(command: ShutdownSystem) -> str | None:
     return f"the node stopped itself: {command.reason or 'ShutdownSystem'}"
 
 
+def _clients_down(node: TradingNode) -> list[tuple[Any, Any]]:
+    """(client id, client) of every data and execution client that is not connected."""
+    engines = (node.kernel.data_engine, node.kernel.exec_engine)
+    return [(cid, c) for engine in engines for cid, c in engine._clients.items() if not c.is_connected]
+
+
 def start_failure(node: TradingNode) -> str:
     """Why the node's start sequence ended without starting the trader, in one line."""
-    down = []
-    for engine in (node.kernel.data_engine, node.kernel.exec_engine):
-        for client_id, client in engine._clients.items():
-            if not client.is_connected:
-                # Our FIX clients say why (no logon, connection refused); others are named.
-                down.append(getattr(client, "connect_error", None) or f"{client_id} did not connect")
+    # Our FIX clients say why (no logon, connection refused); others are named.
+    down = [getattr(c, "connect_error", None) or f"{cid} did not connect" for cid, c in _clients_down(node)]
     if down:
         return "the node did not start: " + "; ".join(down)
     return "the node did not start: execution state not reconciled or portfolio not initialised (see the log)"
@@ -667,8 +669,7 @@ class LateSignals:
 
 
 def _gave_up(node: TradingNode) -> bool:
-    clients = (*node.kernel.data_engine._clients.values(), *node.kernel.exec_engine._clients.values())
-    return any(getattr(c, "connect_error", None) and not c.is_connected for c in clients)
+    return any(getattr(c, "connect_error", None) for _, c in _clients_down(node))
 
 
 def watch_start(node: TradingNode, on_failed: Callable[[str], None]) -> None:

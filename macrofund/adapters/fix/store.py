@@ -146,7 +146,7 @@ class FileSessionStore(SessionStore):
             self._msg_fd = os.open(self._dir / "messages", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             self._load_index()
         except (OSError, ValueError) as exc:
-            self._lock.release()
+            await self.close()  # the files opened so far, and the lock
             raise FixStoreError(f"FIX store {self._dir}: cannot open: {exc}") from exc
         return StoredSequence(self._next_sender, self._next_target, created_ns)
 
