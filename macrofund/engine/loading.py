@@ -1,6 +1,8 @@
 """Load strategy classes and their configs from ``pkg.module:Class`` or ``path/to/file.py:Class``.
 
 Strategy authors keep their code in their own files; nothing has to be installed into the package.
+A strategy file imports the modules beside it (``from my_signals import zscore``) the way a script
+run with ``python my_strategies.py`` does: its folder goes to the front of ``sys.path``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from nautilus_trader.trading.strategy import Strategy
 from macrofund.errors import StrategyLoadError
 
 
+def _put_on_path(folder: Path) -> None:
+    """Let a strategy file import its siblings, now and later (an import inside ``on_start`` too)."""
+    entry = str(folder)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
 def _load_module(spec: str, base_dir: Path | None) -> ModuleType:
     if spec.endswith(".py") or "/" in spec or "\\" in spec:
         file = Path(spec)
@@ -38,6 +47,7 @@ def _load_module(spec: str, base_dir: Path | None) -> ModuleType:
         if module_spec is None or module_spec.loader is None:
             raise StrategyLoadError(f"cannot import {file}")
         module = importlib.util.module_from_spec(module_spec)
+        _put_on_path(file.parent)
         # Registered before exec so dataclass/msgspec lookups of the module by name work.
         sys.modules[name] = module
         try:

@@ -104,10 +104,16 @@ def test_purging_the_cache_loses_nothing_from_the_outputs(tmp_path: Path) -> Non
 
 
 def test_strategy_from_a_file_outside_the_package(tmp_path: Path) -> None:
+    # The strategy imports a helper module beside it, as a script would; the CLI runs from elsewhere.
+    (tmp_path / "my_signals.py").write_text(
+        "def every_nth(count: int, n: int) -> bool:\n    return count % n == 0\n", encoding="utf-8"
+    )
     strategy_file = tmp_path / "my_strategies.py"
     strategy_file.write_text(
         """
 from decimal import Decimal
+
+from my_signals import every_nth
 
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import Bar, BarType
@@ -133,7 +139,7 @@ class BuyEveryNBars(Strategy):
 
     def on_bar(self, bar: Bar) -> None:
         self.count += 1
-        if self.count % self.config.every == 0:
+        if every_nth(self.count, self.config.every):
             qty = self.instrument.make_qty(1)
             self.submit_order(self.order_factory.market(self.config.instrument_id, OrderSide.BUY, qty))
 """,
