@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+# A backtest stopped by a signal keeps its outputs but exits as the shell expects of that signal.
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
 @app.callback()
@@ -239,7 +241,8 @@ def run(
     _print_result(result)
     if result.summary.get("error"):
         # Outputs are written (the run stopped in order), but it did not end the way it was asked to.
-        fail(str(result.summary["error"]), code=1)
+        signal_name = result.summary.get("interrupted_by")
+        fail(str(result.summary["error"]), code=SIGNAL_EXIT_CODES.get(signal_name, 1))
 
 
 def _run_paper(run_config: Any, duration: str | None, on_stop: str, quiet: bool) -> Any:

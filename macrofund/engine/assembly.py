@@ -7,6 +7,8 @@ later risk and audit) is built the same way for every mode; only the kernel and 
 from __future__ import annotations
 
 import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,34 +144,60 @@ def run(
         start = utc_ns(config.run.start) if config.run.start else inputs.start_ns
         end = utc_ns(config.run.end) if config.run.end else inputs.end_ns
         engine_started = time.perf_counter()
-        error = _run_engine(built.engine, start, end)
+        error, interrupted = _run_engine(built.engine, start, end)
         engine_seconds = time.perf_counter() - engine_started
         end_ts = built.engine.kernel.clock.timestamp_ns()
         built.recorder.finalize(end_ts)
         for component in built.components:
             component.on_run_end(end_ts)
-        return _write_outputs(
-            config, built, run_id, out, time.perf_counter() - started, engine_seconds, error
-        )
+        # A run stopped early (a handler's error, a signal) covers the period up to where it stopped.
+        end_ns = built.inputs.end_ns if error is None else min(end_ts, built.inputs.end_ns)
+        elapsed = time.perf_counter() - started
+        return _write_outputs(config, built, run_id, out, elapsed, engine_seconds, end_ns, error, interrupted)
     finally:
         for component in built.components:
             component.close()
         built.engine.dispose()
 
 
-def _run_engine(engine: Any, start: int, end: int) -> str | None:
-    """Run the backtest; an exception escaping a handler (a strategy's, say) stops it where it happened,
-    as it stops a paper or live node (``macrofund.engine.paper``): the engine is ended so the run's
-    outputs can be written, and the error is returned for the summary and the exit code."""
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM during a backtest: stop it as Ctrl-C does."""
+
+
+def _terminate(signum: int, frame: object = None) -> None:
+    raise _Terminated
+
+
+def _run_engine(engine: Any, start: int, end: int) -> tuple[str | None, str | None]:
+    """Run the backtest: ``(error, interrupting signal name)``.
+
+    An exception escaping a handler (a strategy's, say) stops it where it happened, as it stops a paper
+    or live node (``macrofund.engine.paper``): the engine is ended so the run's outputs can be written,
+    and the error is returned for the summary and the exit code. Ctrl-C (or SIGTERM, which would
+    otherwise kill the process on the spot) stops it the same way: an hour-long backtest interrupted
+    at minute 40 keeps its 40 minutes of outputs, summary and sealed audit trail, instead of leaving a
+    run folder with neither."""
+    previous = signal.getsignal(signal.SIGTERM)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         engine.run(start=start, end=end)
     except MacrofundError:
         raise  # ours (the audit trail failed, say): already one clear line, handled by the caller
+    except KeyboardInterrupt as exc:
+        when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
+        engine.end()
+        how = ("SIGTERM", "stopped by SIGTERM") if isinstance(exc, _Terminated) else ("SIGINT", "interrupted")
+        return f"{how[1]} at {when} (simulated time): the outputs hold the run up to then", how[0]
     except Exception as exc:
         when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
         engine.end()
-        return f"the run stopped at {when}: {exc!r} escaped a handler (its traceback is in the log)"
-    return None
+        return f"the run stopped at {when}: {exc!r} escaped a handler (its traceback is in the log)", None
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    return None, None
 
 
 def _write_outputs(
@@ -179,7 +207,9 @@ def _write_outputs(
     out: Path,
     elapsed: float,
     engine_seconds: float,
+    end_ns: int,
     error: str | None = None,
+    interrupted: str | None = None,
 ) -> RunResult:
     return write_run_outputs(
         config,
@@ -189,7 +219,7 @@ def _write_outputs(
         run_id,
         out,
         built.inputs.start_ns,
-        built.inputs.end_ns,
+        end_ns,
         extra={
             "data_points": built.inputs.data_count,
             "elapsed_seconds": round(elapsed, 3),
@@ -197,6 +227,7 @@ def _write_outputs(
             "cache_purges": built.recorder.purges,
             "output_dir": str(out),
             **({"error": error} if error is not None else {}),
+            **({"interrupted_by": interrupted} if interrupted else {}),
         },
     )
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
 import pandas as pd
+import pytest
 
 from tests.e2e.conftest import read_outputs, run_cli
 
@@ -129,3 +132,44 @@ def test_backtest_on_stop_raising_still_writes_the_outputs(tmp_path: Path) -> No
     assert "RuntimeError('strategy bug in on_stop')" in line
     outputs = read_outputs(tmp_path / "h5")
     assert len(outputs.fills) == 1 and "on_stop" in outputs.summary["error"]
+
+
+@pytest.mark.parametrize(
+    ("sig", "name", "code"), [(signal.SIGINT, "SIGINT", 130), (signal.SIGTERM, "SIGTERM", 143)]
+)
+def test_backtest_stopped_by_a_signal_keeps_what_ran(tmp_path: Path, sig: int, name: str, code: int) -> None:
+    """Ctrl-C on a long backtest used to leave a run folder with a config and an unsealed audit trail
+    only (and Nautilus's InvalidStateTrigger errors); SIGTERM killed it on the spot."""
+    marker = tmp_path / "running"
+    bar_type = "6EH4.CME-1-MINUTE-LAST-EXTERNAL"
+    config = f'{{instrument_id="6EH4.CME", bar_type="{bar_type}", marker="{marker}", marker_after=300}}'
+    command = [sys.executable, "-m", "macrofund", "run", "--output-dir", str(tmp_path), "--run-id", "sig"]
+    command += ["-q", "--set", 'strategies.0.path="tests.e2e.strategies.slow_bars:SlowBars"']
+    command += ["--set", 'strategies.0.config_class="tests.e2e.strategies.slow_bars:SlowBarsConfig"']
+    command += ["--set", f"strategies.0.config={config}"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a shell without job control starts background jobs with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)  # ~30k bars x 2 ms left: it did not run to its end
+    assert proc.returncode == code, stderr
+    line = _error_line(stderr)
+    verb = "interrupted" if name == "SIGINT" else "stopped by SIGTERM"
+    assert line.startswith(f"error: {verb} at 2024-01-0"), line
+    assert "InvalidStateTrigger" not in stderr
+    outputs = read_outputs(tmp_path / "sig")
+    assert outputs.summary["interrupted_by"] == name
+    # The period ends where it stopped, and the orders of the bars before it are all there.
+    assert outputs.summary["period"]["end"] < "2024-01-31"
+    assert len(outputs.orders) >= 300 // 50 and len(outputs.fills) == len(outputs.orders)
+    records = _audit_verifies(tmp_path / "sig")
+    assert records[-1]["type"] == "RunStop"
