@@ -159,6 +159,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 
     rows: list[tuple[str, Any]] = [
         ("Orders", lambda a: str(a["orders"])),
+        ("Rejected by the venue", lambda a: str(a["rejected"])),
         ("Fills", lambda a: str(a["fills"])),
         ("Starting balance", lambda a: money(a["starting_balance"])),
         ("Realised P&L (before fees)", lambda a: money(a["realised_pnl"])),

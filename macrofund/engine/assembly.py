@@ -25,7 +25,7 @@ from macrofund.engine.components import RunComponent
 from macrofund.engine.recorder import RunRecorder
 from macrofund.errors import ConfigError, MacrofundError, ModeUnavailableError
 from macrofund.reports.outputs import write_json, write_rows
-from macrofund.reports.summary import account_summary, build_summary
+from macrofund.reports.summary import account_summary, build_summary, rejection_summary
 
 ProgressFn = Callable[[float], None]
 
@@ -45,6 +45,7 @@ ORDER_COLUMNS = [
     "trigger_price",
     "avg_px",
     "status",
+    "reason",
     "exec_algorithm_id",
     "exec_spawn_id",
     "tags",
@@ -267,6 +268,9 @@ def write_run_outputs(
             )
         )
     summary = build_summary(run_id, config.run.mode, start_ns, end_ns, accounts, extra=extra)
+    rejections = rejection_summary(rec.orders)
+    if rejections is not None:
+        summary["rejections"] = rejections
     for component in components:
         files.update(component.write_outputs(out))
         section = component.summary()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
@@ -51,9 +51,11 @@ def logging_config(level: str) -> LoggingConfig:
     return LoggingConfig(log_level=level, log_colors=False)
 
 
-def build_instruments(config: RunConfig) -> dict[str, Instrument]:
-    """Instruments by id; single-digit contract years resolve relative to the run start (else today)."""
-    reference: date | None = config.run.start.date() if config.run.start else None
+def build_instruments(config: RunConfig, reference: date | None = None) -> dict[str, Instrument]:
+    """Instruments by id; a 1-digit contract year (``ESZ4``) is the first one >= the year of the run's
+    start, else of ``reference`` (a backtest's first data day), else of today (paper and live)."""
+    if config.run.start:
+        reference = config.run.start.date()
     return {i.id: futures_contract(i.id, reference=reference) for i in config.instruments}
 
 
@@ -129,11 +131,17 @@ def prepare_backtest(config: RunConfig) -> BacktestInputs:
     """Build instruments and strategies and validate all data (nothing is started)."""
     instruments = build_instruments(config)
     streams, objects = read_market_data(config, instruments)
+    firsts = [int(c.ts[0]) for c in streams] + [d.ts_init for d in objects[:1]]
+    if config.run.start is None:
+        # Without [run] start, "today" would make ESZ4 the 2034 contract for 2022 data, and every order
+        # a rejection (not yet listed). The data's first day is the backtest's "today". Prices are read
+        # the same for any year of a root (tick, precision), so the data need not be read again.
+        first_day = datetime.fromtimestamp(min(firsts) // 1_000_000_000, tz=UTC).date()
+        instruments = build_instruments(config, reference=first_day)
     strategies = [
         build_strategy(s.path, s.config, s.config_class, config.source.parent if config.source else None)
         for s in config.strategies
     ]
-    firsts = [int(c.ts[0]) for c in streams] + [d.ts_init for d in objects[:1]]
     lasts = [int(c.ts[-1]) for c in streams] + [d.ts_init for d in objects[-1:]]
     return BacktestInputs(instruments, streams, objects, strategies, min(firsts), max(lasts))
 

@@ -19,7 +19,7 @@ from typing import Any
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.component import TimeEvent
 from nautilus_trader.config import ActorConfig
-from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderSide, OrderStatus
 from nautilus_trader.model.events import AccountState, OrderFilled, PositionClosed
 from nautilus_trader.model.identifiers import Venue
 from nautilus_trader.model.orders import Order
@@ -31,6 +31,14 @@ ProgressCallback = Callable[[int], None]
 
 def _dec(value: object) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def _refusal_reason(order: Order) -> str | None:
+    """Why the venue rejected, or pre-trade risk denied, the order (``None`` for any other status)."""
+    if order.status not in (OrderStatus.REJECTED, OrderStatus.DENIED):
+        return None
+    reason = getattr(order.last_event, "reason", None)
+    return None if reason is None else str(reason)
 
 
 class RunRecorderConfig(ActorConfig, frozen=True):
@@ -191,6 +199,7 @@ class RunRecorder(Actor):
                 "trigger_price": trigger.as_decimal() if trigger is not None else None,
                 "avg_px": _dec(order.avg_px) if order.filled_qty.as_decimal() > 0 else None,
                 "status": order.status_string(),
+                "reason": _refusal_reason(order),
                 "exec_algorithm_id": order.exec_algorithm_id.value if order.exec_algorithm_id else None,
                 "exec_spawn_id": order.exec_spawn_id.value if order.exec_spawn_id else None,
                 "tags": ",".join(order.tags) if order.tags else None,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -112,6 +113,7 @@ def account_summary(
         "starting_balance": _money(starting_balance),
         "final_equity": _money(starting_balance + net),
         "orders": len(orders),
+        "rejected": sum(1 for o in orders if o["status"] == "REJECTED"),
         "fills": len(fills),
         "realised_pnl": _money(realised_net + fees),
         "fees": _money(fees),
@@ -123,6 +125,24 @@ def account_summary(
         "turnover_notional": _money(notional),
         "turnover": round(float(notional / starting_balance), 4),
     }
+
+
+TOP_REASONS = 5
+
+
+def rejection_summary(orders: list[Row]) -> dict[str, Any] | None:
+    """Orders the venues rejected, by reason (the most common first); ``None`` when there were none.
+
+    A run whose orders were all rejected (a contract not yet trading in the data's period, say) shows
+    the same P&L as one that never traded: this section says why nothing filled."""
+    rejected = Counter(o.get("reason") or "(no reason given)" for o in orders if o["status"] == "REJECTED")
+    if not rejected:
+        return None
+    top = rejected.most_common(TOP_REASONS)
+    section: dict[str, Any] = {"orders_rejected": rejected.total(), "reasons": dict(top)}
+    if len(rejected) > TOP_REASONS:
+        section["other_reasons"] = len(rejected) - TOP_REASONS
+    return section
 
 
 def build_summary(

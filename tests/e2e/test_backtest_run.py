@@ -172,3 +172,40 @@ def test_outputs_of_an_existing_run_are_never_overwritten(tmp_path: Path) -> Non
     assert result.code == 2
     assert "already exists" in result.stderr
     assert (tmp_path / "taken" / "summary.json").read_text() == "{}"
+
+
+def _sample_config(tmp_path: Path, instrument: str = "6EH4.CME", start: bool = True) -> Path:
+    """The packaged default run, its data by absolute path; optionally another code or no [run] start."""
+    text = (SAMPLE.parent / "default-backtest.toml").read_text(encoding="utf-8")
+    text = text.replace(f'path = "{SAMPLE.name}"', f'path = "{SAMPLE}"').replace("6EH4.CME", instrument)
+    if not start:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("start ="))
+    path = tmp_path / "run.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_one_digit_contract_year_without_a_start_is_read_from_the_data(tmp_path: Path) -> None:
+    # Read from today (2026 or later), 6EH4 was the 2034 contract: every order rejected, not yet listed.
+    config = _sample_config(tmp_path, start=False)
+    result = run_cli("run", "-c", str(config), "--output-dir", str(tmp_path), "--run-id", "nostart", "-q")
+    assert result.code == 0, result.stderr
+    out = read_outputs(tmp_path / "nostart")
+    account = out.summary["accounts"][0]
+    assert account["orders"] > 100 and account["rejected"] == 0 and account["fills"] >= account["orders"]
+    assert "rejections" not in out.summary
+
+
+def test_orders_the_venue_rejects_are_counted_with_their_reason(tmp_path: Path) -> None:
+    # 6EH9 (March 2029) is listed five years ahead: not yet trading in January 2024.
+    config = _sample_config(tmp_path, instrument="6EH9.CME")
+    result = run_cli("run", "-c", str(config), "--output-dir", str(tmp_path), "--run-id", "early")
+    assert result.code == 0, result.stderr
+    out = read_outputs(tmp_path / "early")
+    account = out.summary["accounts"][0]
+    assert account["orders"] > 100 and account["rejected"] == account["orders"] and account["fills"] == 0
+    (reason, count), *others = out.summary["rejections"]["reasons"].items()
+    assert reason.startswith("Contract 6EH9.CME not yet active, activation 2024-03-01") and not others
+    assert count == out.summary["rejections"]["orders_rejected"] == account["rejected"]
+    assert set(out.orders["status"]) == {"REJECTED"} and set(out.orders["reason"]) == {reason}
+    assert "Rejected by the venue" in result.stdout and "Rejections" in result.stdout
