@@ -27,7 +27,9 @@ from macrofund.venues.sim.config import FillModelSettings
 Mode = Literal["backtest", "paper", "live"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "OFF"]
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h|d)\s*$")
+# One or more <integer><unit> parts: "90s", "15m", "1h30m", "2d 12h".
+_DURATION_PART = r"(\d+)\s*(ms|min|s|m|h|d)"
+_DURATION = re.compile(rf"^\s*(?:{_DURATION_PART}\s*)+$")
 _DURATION_UNITS = {
     "ms": timedelta(milliseconds=1),
     "s": timedelta(seconds=1),
@@ -49,16 +51,16 @@ def utc_ns(value: datetime) -> int:
 
 
 def parse_duration(value: object) -> timedelta:
-    """Accept ``timedelta``, seconds, or strings such as ``"90s"``, ``"15m"``, ``"1h"``, ``"1d"``."""
+    """Accept ``timedelta``, seconds, or strings such as ``"90s"``, ``"15m"``, ``"1h30m"``, ``"1d"``."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
     if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
-    raise ValueError(f"expected a duration like '30s', '15m', '1h' or '1d', got {value!r}")
+        if _DURATION.match(value):
+            parts = re.findall(_DURATION_PART, value)
+            return sum((int(n) * _DURATION_UNITS[unit] for n, unit in parts), timedelta())
+    raise ValueError(f"expected a duration like '30s', '15m', '1h30m' or '1d', got {value!r}")
 
 
 class RunSection(FrozenModel):

@@ -91,8 +91,13 @@ def test_durations() -> None:
     assert parse_duration("15m") == timedelta(minutes=15)
     assert parse_duration("1d") == timedelta(days=1)
     assert parse_duration(90) == timedelta(seconds=90)
-    with pytest.raises(ValueError, match="expected a duration"):
-        parse_duration("fortnight")
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("2d 12h") == timedelta(hours=60)
+    assert parse_duration("1m30s") == parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("1min 500ms") == timedelta(seconds=60.5)
+    for bad in ("fortnight", "1h30", "h1", "-1m", "1.5h", "", "1h,30m"):
+        with pytest.raises(ValueError, match="expected a duration"):
+            parse_duration(bad)
 
 
 @pytest.mark.parametrize(
