@@ -56,10 +56,9 @@ def parse_duration(value: object) -> timedelta:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
-    if isinstance(value, str):
-        if _DURATION.match(value):
-            parts = re.findall(_DURATION_PART, value)
-            return sum((int(n) * _DURATION_UNITS[unit] for n, unit in parts), timedelta())
+    if isinstance(value, str) and _DURATION.match(value):
+        parts = re.findall(_DURATION_PART, value)
+        return sum((int(n) * _DURATION_UNITS[unit] for n, unit in parts), timedelta())
     raise ValueError(f"expected a duration like '30s', '15m', '1h30m' or '1d', got {value!r}")
 
 
