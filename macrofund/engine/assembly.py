@@ -7,8 +7,7 @@ later risk and audit) is built the same way for every mode; only the kernel and 
 from __future__ import annotations
 
 import shutil
-import signal
-import threading
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from nautilus_trader.model.instruments import Instrument
 
 from macrofund.config.run_config import RunConfig, default_run_id, utc_ns
 from macrofund.engine.backtest import BacktestRun, build_backtest, prepare_backtest
+from macrofund.engine.backtest_stop import SignalStop, StopRequested
 from macrofund.engine.components import RunComponent
 from macrofund.engine.recorder import RunRecorder
 from macrofund.errors import ConfigError, MacrofundError, ModeUnavailableError
@@ -145,7 +145,7 @@ def run(
         start = utc_ns(config.run.start) if config.run.start else inputs.start_ns
         end = utc_ns(config.run.end) if config.run.end else inputs.end_ns
         engine_started = time.perf_counter()
-        error, interrupted = _run_engine(built.engine, start, end)
+        error, interrupted = _run_engine(built.engine, start, end, built.stop)
         engine_seconds = time.perf_counter() - engine_started
         end_ts = built.engine.kernel.clock.timestamp_ns()
         built.recorder.finalize(end_ts)
@@ -161,43 +161,34 @@ def run(
         built.engine.dispose()
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM during a backtest: stop it as Ctrl-C does."""
-
-
-def _terminate(signum: int, frame: object = None) -> None:
-    raise _Terminated
-
-
-def _run_engine(engine: Any, start: int, end: int) -> tuple[str | None, str | None]:
-    """Run the backtest: ``(error, interrupting signal name)``.
+def _run_engine(engine: Any, start: int, end: int, stop: SignalStop) -> tuple[str | None, str | None]:
+    """Run the backtest: ``(error, name of the signal that stopped it)``.
 
     An exception escaping a handler (a strategy's, say) stops it where it happened, as it stops a paper
     or live node (``macrofund.engine.paper``): the engine is ended so the run's outputs can be written,
-    and the error is returned for the summary and the exit code. Ctrl-C (or SIGTERM, which would
-    otherwise kill the process on the spot) stops it the same way: an hour-long backtest interrupted
-    at minute 40 keeps its 40 minutes of outputs, summary and sealed audit trail, instead of leaving a
-    run folder with neither."""
-    previous = signal.getsignal(signal.SIGTERM)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread:
-        signal.signal(signal.SIGTERM, _terminate)
+    and the error is returned for the summary and the exit code. Ctrl-C or SIGTERM stops it the same
+    way, between two data points (``macrofund.engine.backtest_stop``): an hour-long backtest stopped at
+    minute 40 keeps its 40 minutes of outputs, summary and sealed audit trail."""
     try:
-        engine.run(start=start, end=end)
+        with stop.installed():
+            engine.run(start=start, end=end)
     except MacrofundError:
         raise  # ours (the audit trail failed, say): already one clear line, handled by the caller
-    except KeyboardInterrupt as exc:
+    except KeyboardInterrupt:
+        # The second Ctrl-C: abandoned mid-step. Ended (not only disposed, which Nautilus refuses for a
+        # running engine with two InvalidStateTrigger errors); no outputs are written.
+        engine.end()
+        print("abandoned: no outputs written (the audit trail keeps what was sealed)", file=sys.stderr)
+        raise
+    except StopRequested as request:
         when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
         engine.end()
-        how = ("SIGTERM", "stopped by SIGTERM") if isinstance(exc, _Terminated) else ("SIGINT", "interrupted")
-        return f"{how[1]} at {when} (simulated time): the outputs hold the run up to then", how[0]
+        verb = "interrupted" if request.signal_name == "SIGINT" else f"stopped by {request.signal_name}"
+        return f"{verb} at {when} (simulated time): the outputs hold the run up to then", request.signal_name
     except Exception as exc:
         when = unix_nanos_to_iso8601(engine.kernel.clock.timestamp_ns())
         engine.end()
         return f"the run stopped at {when}: {exc!r} escaped a handler (its traceback is in the log)", None
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
     return None, None
 
 

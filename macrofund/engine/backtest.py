@@ -22,6 +22,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, read_bars, read_quotes
 from macrofund.config.run_config import RunConfig, utc_ns
+from macrofund.engine.backtest_stop import SignalStop
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
@@ -42,6 +43,7 @@ class BacktestRun:
     recorder: RunRecorder
     inputs: BacktestInputs
     components: list[RunComponent]
+    stop: SignalStop
 
 
 def logging_config(level: str) -> LoggingConfig:
@@ -190,8 +192,11 @@ def build_backtest(
             engine.add_data_iterator(f"macrofund-data-{n}", _chunks(columns))
 
         start_ns, span = inputs.start_ns, max(inputs.end_ns - inputs.start_ns, 1)
+        stop = SignalStop()
 
         def progress(ts: int) -> None:
+            # The recorder's equity timer, between two data points: where a stop signal takes effect.
+            stop.check()
             if on_progress is not None:
                 on_progress(min(max((ts - start_ns) / span, 0.0), 1.0))
 
@@ -213,4 +218,4 @@ def build_backtest(
             component.close()
         engine.dispose()
         raise
-    return BacktestRun(engine=engine, recorder=recorder, inputs=inputs, components=components)
+    return BacktestRun(engine=engine, recorder=recorder, inputs=inputs, components=components, stop=stop)

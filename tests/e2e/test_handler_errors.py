@@ -165,6 +165,7 @@ def test_backtest_stopped_by_a_signal_keeps_what_ran(tmp_path: Path, sig: int, n
     line = _error_line(stderr)
     verb = "interrupted" if name == "SIGINT" else "stopped by SIGTERM"
     assert line.startswith(f"error: {verb} at 2024-01-0"), line
+    assert f"{name}: stopping at the next equity sample" in stderr
     assert "InvalidStateTrigger" not in stderr
     outputs = read_outputs(tmp_path / "sig")
     assert outputs.summary["interrupted_by"] == name
