@@ -304,6 +304,9 @@ def _print_result(result: Any) -> None:
     console.print(
         f"Outputs: [bold]{result.output_dir}[/] (summary.json, orders/fills/positions/equity .parquet)"
     )
+    for warning in summary.get("warnings", []):
+        err_console.print("[bold yellow]warning:[/] ", end="")
+        err_console.print(warning, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_sections(summary: dict[str, Any]) -> None:

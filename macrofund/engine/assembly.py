@@ -220,6 +220,7 @@ def _write_outputs(
             "output_dir": str(out),
             **({"error": error} if error is not None else {}),
             **({"interrupted_by": interrupted} if interrupted else {}),
+            **({"warnings": warnings} if (warnings := built.coverage.warnings()) else {}),
         },
     )
 

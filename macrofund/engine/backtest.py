@@ -24,6 +24,7 @@ from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, rea
 from macrofund.config.run_config import RunConfig, utc_ns
 from macrofund.engine.backtest_stop import SignalStop
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
+from macrofund.engine.data_coverage import DataCoverage
 from macrofund.engine.loading import build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.errors import DataError
@@ -44,6 +45,7 @@ class BacktestRun:
     inputs: BacktestInputs
     components: list[RunComponent]
     stop: SignalStop
+    coverage: DataCoverage
 
 
 def logging_config(level: str) -> LoggingConfig:
@@ -172,6 +174,12 @@ def build_backtest(
     )
     # Before venues: the audit trail must see the accounts' first states (1.221 wildcard-subscription bug).
     components = install_components(handle)
+    coverage = DataCoverage(
+        [c.bar_type for c in inputs.streams if isinstance(c, BarColumns)],
+        [c.instrument_id for c in inputs.streams if isinstance(c, QuoteColumns)],
+        inputs.objects,
+    )
+    coverage.attach(engine.kernel.msgbus, engine.kernel.data_engine)
     try:
         for venue in config.venues:
             engine.add_venue(
@@ -218,4 +226,6 @@ def build_backtest(
             component.close()
         engine.dispose()
         raise
-    return BacktestRun(engine=engine, recorder=recorder, inputs=inputs, components=components, stop=stop)
+    return BacktestRun(
+        engine=engine, recorder=recorder, inputs=inputs, components=components, stop=stop, coverage=coverage
+    )

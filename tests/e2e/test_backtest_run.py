@@ -45,6 +45,7 @@ def test_default_run_prints_summary_and_writes_every_output(
     assert account["orders"] > 100  # an always-in-market EMA cross over a month of minutes trades a lot
     assert out.summary["period"]["start"].startswith("2024-01-01T23:01")
     assert out.summary["period"]["end"].startswith("2024-01-31T23:59")
+    assert "warnings" not in out.summary and "warning" not in result.stderr
 
 
 def test_summary_agrees_with_orders_and_fills_files(default_run: tuple[CliResult, RunOutputs]) -> None:
@@ -209,3 +210,18 @@ def test_orders_the_venue_rejects_are_counted_with_their_reason(tmp_path: Path) 
     assert count == out.summary["rejections"]["orders_rejected"] == account["rejected"]
     assert set(out.orders["status"]) == {"REJECTED"} and set(out.orders["reason"]) == {reason}
     assert "Rejected by the venue" in result.stdout and "Rejections" in result.stdout
+
+
+def test_a_subscription_no_data_feeds_is_a_warning_not_a_silent_empty_run(tmp_path: Path) -> None:
+    typo = "6EH4.CME-1-MINUTE-MID-EXTERNAL"  # the file holds LAST (trade) bars
+    result = run_cli(
+        "run", "-c", str(_sample_config(tmp_path)), "--output-dir", str(tmp_path), "--run-id", "typo",
+        "--set", f'strategies.0.config.bar_type="{typo}"',
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    out = read_outputs(tmp_path / "typo")
+    assert out.summary["accounts"][0]["orders"] == 0
+    (warning,) = out.summary["warnings"]
+    assert warning.startswith(f"a strategy subscribed to {typo} bars, but no [[data]] source provides them")
+    assert "(the data provides: 6EH4.CME-1-MINUTE-LAST-EXTERNAL)" in warning
+    assert result.stderr.strip() == f"warning: {warning}"
