@@ -22,7 +22,8 @@ from nautilus_trader.data.messages import (
     UnsubscribeTradeTicks,
 )
 from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.model.enums import AggregationSource
+from nautilus_trader.model.data import BarSpecification, BarType
+from nautilus_trader.model.enums import AggregationSource, PriceType
 from nautilus_trader.model.identifiers import ClientId, InstrumentId
 
 from macrofund.adapters.feed import FEED_STATUS_TOPIC, FeedStatus
@@ -32,6 +33,18 @@ from macrofund.adapters.sim_feed.nautilus import SimEventConverter
 from macrofund.adapters.sim_feed.providers import ContractInstrumentProvider, gbm_parameters, sim_instruments
 
 _WAKE_SECS = 0.001
+
+
+def quote_bar_type(bar_type: BarType) -> BarType:
+    """The bar type the node can build from the simulator's quotes in place of an EXTERNAL one: same
+    step and aggregation, aggregated INTERNAL; LAST (trade) prices become MID, BID/ASK/MID stay."""
+    spec = bar_type.spec
+    price_type = spec.price_type if spec.price_type != PriceType.LAST else PriceType.MID
+    return BarType(
+        bar_type.instrument_id,
+        BarSpecification(spec.step, spec.aggregation, price_type),
+        AggregationSource.INTERNAL,
+    )
 
 
 class SimFeedDataClient(LiveMarketDataClient):
@@ -144,7 +157,7 @@ class SimFeedDataClient(LiveMarketDataClient):
         if command.bar_type.aggregation_source == AggregationSource.EXTERNAL:
             self._log.error(
                 f"{command.bar_type}: the simulator produces quotes, not EXTERNAL bars; subscribe "
-                f"{command.bar_type.standard()}-INTERNAL bars, which the node aggregates from its quotes"
+                f"{quote_bar_type(command.bar_type)} bars, which the node aggregates from its quotes"
             )
 
     async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
