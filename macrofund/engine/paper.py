@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from nautilus_trader.common.enums import ComponentState
 from nautilus_trader.common.messages import ShutdownSystem
 from nautilus_trader.config import (
     LiveDataEngineConfig,
@@ -630,10 +631,22 @@ def _clients_down(node: TradingNode) -> list[tuple[Any, Any]]:
     return [(cid, c) for engine in engines for cid, c in engine._clients.items() if not c.is_connected]
 
 
+# The trader's states before it ever ran (a trader that ran and stopped is not one of them).
+_NOT_STARTED = (ComponentState.PRE_INITIALIZED, ComponentState.READY, ComponentState.STARTING)
+
+
+def _why_down(cid: Any, client: Any) -> str:
+    # Our FIX clients say why (no logon, connection refused, still logging on); others are named.
+    if getattr(client, "connect_error", None):
+        return str(client.connect_error)
+    if hasattr(client, "logon_pending"):
+        return str(client.logon_pending())
+    return f"{cid} did not connect"
+
+
 def start_failure(node: TradingNode) -> str:
     """Why the node's start sequence ended without starting the trader, in one line."""
-    # Our FIX clients say why (no logon, connection refused); others are named.
-    down = [getattr(c, "connect_error", None) or f"{cid} did not connect" for cid, c in _clients_down(node)]
+    down = [_why_down(cid, c) for cid, c in _clients_down(node)]
     if down:
         return "the node did not start: " + "; ".join(down)
     return "the node did not start: execution state not reconciled or portfolio not initialised (see the log)"
@@ -695,7 +708,9 @@ def watch_start(node: TradingNode, on_failed: Callable[[str], None]) -> None:
                         await starting
         except asyncio.CancelledError:
             starting.cancel()  # the node is being stopped while it starts: stop starting it too
-            raise
+            # Not re-raised: Nautilus's run_async logs a CancelledError as an empty ERROR line, and the
+            # stop that cancelled us reports why the node never started (``_session``).
+            return
         if not starting.cancelled():
             starting.result()
         if not node.trader.is_running:
@@ -776,6 +791,10 @@ async def _session(
     reporter = loop.create_task(report(), name="macrofund-paper-status")
     await stop.wait()
     reporter.cancel()
+    if "error" not in reason and node.trader.state in _NOT_STARTED:
+        # Stopped (--duration, a signal) while still starting, a venue still refusing the logon, say:
+        # nothing traded, and the exit code must not say it went well.
+        reason["error"] = f"stopped ({reason['why']}) before the node started; {start_failure(node)}"
     notice(f"stopping: {reason['why']}")
     await paper.data.close()
     if cancel_on_stop:

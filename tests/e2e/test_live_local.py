@@ -132,6 +132,25 @@ def test_a_venue_that_never_answers_ends_the_run_with_one_line_and_exit_1(
     assert audit[-1]["type"] == "RunStop"
 
 
+def test_a_duration_that_ends_before_the_logon_is_an_error_with_the_venues_reason(
+    tmp_path: Path, b3_venue: int, postgres_dsn: str
+) -> None:
+    """A venue refusing the password until --duration ran out used to end with exit 0 and a summary of
+    zeros, like a quiet day (and Nautilus's empty ERROR line, and "Task was destroyed" on stderr)."""
+    proc = _run_live(tmp_path, b3_venue, "badpw", postgres_dsn, "--duration", "3s", password="wrong")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith(
+        "error: stopped (duration 0:00:03 reached) before the node started; the node did not start: "
+        "B3: no FIX logon with 127.0.0.1:"
+    ), lines[-1]
+    assert lines[-1].endswith("(venue said: Logon rejected: invalid username or password)"), lines[-1]
+    assert "Task was destroyed" not in proc.stderr
+    assert not any(line.rstrip().endswith("TradingNode:") for line in lines), proc.stderr
+    summary = json.loads((tmp_path / "runs" / "badpw" / "summary.json").read_text())
+    assert summary["error"] == lines[-1].removeprefix("error: ")
+
+
 def test_a_venue_that_comes_up_after_the_node_started_is_traded_with(
     tmp_path: Path, postgres_dsn: str
 ) -> None:

@@ -341,23 +341,18 @@ class FixExecutionClient(LiveExecutionClient):
             raise ConnectionError(self.connect_error) from None
         logon = self._loop.create_task(session.wait_logged_on())
         retrying = self._initiator.task
-        await asyncio.wait(
-            {logon} if retrying is None else {logon, retrying},
-            timeout=self._fix_config.logon_timeout_secs,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        try:
+            await asyncio.wait(
+                {logon} if retrying is None else {logon, retrying},
+                timeout=self._fix_config.logon_timeout_secs,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        except asyncio.CancelledError:  # the run stopped while logging on ("Task was destroyed" else)
+            logon.cancel()
+            raise
         if not logon.done():
             logon.cancel()
-            if session.sequence_error is not None:
-                why = f" ({_sequence_went_back(session.sequence_error)})"
-            elif self._last_logout_text:
-                why = f" (venue said: {self._last_logout_text})"
-            elif self._closed_before_logon:
-                why = f" (connected, no logon: {self._closed_before_logon})"
-            elif self._initiator.last_connect_error:
-                why = f" (cannot connect: {self._initiator.last_connect_error})"
-            else:
-                why = " (connected, no Logon answered)"
+            why = f" ({self._why_no_logon()})"
             # Stop retrying: a session that logged on later would trade without an account state.
             await self._initiator.stop()
             self._initiator = None
@@ -381,6 +376,24 @@ class FixExecutionClient(LiveExecutionClient):
             self._stopping = True
             await self._initiator.stop("macrofund stopping")
             self._initiator = None
+
+    def _why_no_logon(self) -> str:
+        """What stands between this client and a logon, as far as it knows."""
+        session = self.session
+        if session is not None and session.sequence_error is not None:
+            return _sequence_went_back(session.sequence_error)
+        if self._last_logout_text:
+            return f"venue said: {self._last_logout_text}"
+        if self._closed_before_logon:
+            return f"connected, no logon: {self._closed_before_logon}"
+        if self._initiator is not None and self._initiator.last_connect_error:
+            return f"cannot connect: {self._initiator.last_connect_error}"
+        return "connected, no Logon answered"
+
+    def logon_pending(self) -> str:
+        """For a run stopped while this client was still logging on: one line on where it stood."""
+        where = f"{self._session_config.host}:{self._session_config.port}"
+        return f"{self.id}: no FIX logon with {where} yet ({self._why_no_logon()})"
 
     @property
     def session_state(self) -> str:
