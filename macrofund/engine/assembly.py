@@ -151,8 +151,9 @@ def run(
         built.recorder.finalize(end_ts)
         for component in built.components:
             component.on_run_end(end_ts)
-        # A run stopped early (a handler's error, a signal) covers the period up to where it stopped.
-        end_ns = built.inputs.end_ns if error is None else min(end_ts, built.inputs.end_ns)
+        # A run stopped early (a handler's error, a signal) covers the period up to where it stopped;
+        # one that failed as it started, before the first data point, an empty period (not a negative).
+        end_ns = inputs.end_ns if error is None else max(min(end_ts, inputs.end_ns), inputs.start_ns)
         elapsed = time.perf_counter() - started
         return _write_outputs(config, built, run_id, out, elapsed, engine_seconds, end_ns, error, interrupted)
     finally:

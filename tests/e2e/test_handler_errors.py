@@ -127,6 +127,15 @@ def test_backtest_handler_raising_ends_the_run_with_its_outputs(tmp_path: Path) 
     assert len(outputs.fills) == 1 and set(outputs.orders["type"]) == {"LIMIT", "MARKET"}
 
 
+def test_backtest_on_start_raising_ends_before_the_first_bar_with_an_empty_period(tmp_path: Path) -> None:
+    line, _ = _failing_backtest(tmp_path, "h6", 'fail_in="on_start"')
+    assert "RuntimeError('strategy bug in on_start')" in line
+    outputs = read_outputs(tmp_path / "h6")
+    period = outputs.summary["period"]
+    assert period["start"] == period["end"]  # it ended before the first bar, not before it began
+    assert outputs.orders.empty and outputs.fills.empty
+
+
 def test_backtest_on_stop_raising_still_writes_the_outputs(tmp_path: Path) -> None:
     line, _ = _failing_backtest(tmp_path, "h5", 'fail_in="on_stop"')
     assert "RuntimeError('strategy bug in on_stop')" in line

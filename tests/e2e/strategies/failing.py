@@ -4,7 +4,7 @@ On its first bar or quote it rests a limit buy far below the market and buys one
 ``fail_in`` raises: ``on_order_filled`` on that fill, ``on_quote_tick`` / ``on_bar`` on the
 ``fail_after``-th one. The tests check that the run stops in order when a user's handler raises.
 ``fail_in = "shutdown"`` instead asks for the end deliberately (``shutdown_system``) at that point;
-``fail_in = "on_stop"`` raises when the run stops it.
+``fail_in = "on_start"`` / ``"on_stop"`` raise when the run starts / stops it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class FailingStrategyConfig(StrategyConfig, frozen=True, forbid_unknown_fields=T
     """``bar_type`` set: trade on bars (a backtest), else on quotes."""
 
     instrument_id: str
-    fail_in: str  # on_order_filled | on_quote_tick | on_bar | shutdown | on_stop
+    fail_in: str  # on_order_filled | on_quote_tick | on_bar | shutdown | on_start | on_stop
     fail_after: int = 3
     bar_type: str | None = None
 
@@ -37,6 +37,8 @@ class FailingStrategy(Strategy):
         self._seen = 0
 
     def on_start(self) -> None:
+        if self.config.fail_in == "on_start":
+            raise RuntimeError("strategy bug in on_start")
         if self.config.bar_type is not None:
             self.subscribe_bars(BarType.from_str(self.config.bar_type))
         else:
