@@ -12,6 +12,7 @@ from pathlib import Path
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, RiskEngineConfig
+from nautilus_trader.core.datetime import unix_nanos_to_iso8601
 from nautilus_trader.model.currencies import Currency
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.enums import AccountType, OmsType
@@ -21,7 +22,7 @@ from nautilus_trader.model.objects import Money
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.adapters.files import BarColumns, QuoteColumns, load_catalog, read_bars, read_quotes
-from macrofund.config.run_config import RunConfig, utc_ns
+from macrofund.config.run_config import DataConfig, RunConfig, utc_ns
 from macrofund.engine.backtest_stop import SignalStop
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.data_coverage import DataCoverage
@@ -80,34 +81,65 @@ def read_market_data(config: RunConfig, instruments: dict[str, Instrument]) -> t
     streams: list[DataColumns] = []
     objects: list = []
     for entry in config.data:
-        path = config.resolve(entry.path)
-        if entry.kind == "catalog":
-            ids = [entry.instrument_id] if entry.instrument_id else list(instruments)
-            wanted = [InstrumentId.from_str(i) for i in ids]
-            objects.extend(load_catalog(path, wanted, start_ns=start_ns, end_ns=end_ns))
-            continue
-        assert entry.instrument_id is not None  # validated by DataConfig
-        instrument = instruments[entry.instrument_id]
-        if entry.kind == "bars":
-            bar_type = BarType.from_str(f"{entry.instrument_id}-{entry.bar_spec}-EXTERNAL")
-            columns: DataColumns = read_bars(
-                path,
-                instrument,
-                bar_type,
-                price_scale=entry.price_scale,
-                start_ns=start_ns,
-                end_ns=end_ns,
-                timestamp_is_open=entry.timestamp_is_open,
-            )
-        else:
-            columns = read_quotes(
-                path, instrument, price_scale=entry.price_scale, start_ns=start_ns, end_ns=end_ns
-            )
-        if len(columns):
-            streams.append(columns)
+        read = _read_entry(config, entry, instruments, start_ns, end_ns)
+        if isinstance(read, list):
+            objects.extend(read)
+        elif len(read):
+            streams.append(read)
     if not streams and not objects:
-        raise DataError("no market data in the configured files and time range")
+        raise DataError(_no_data_sentence(config, instruments, start_ns, end_ns))
     return streams, objects
+
+
+def _read_entry(
+    config: RunConfig,
+    entry: DataConfig,
+    instruments: dict[str, Instrument],
+    start_ns: int | None,
+    end_ns: int | None,
+) -> DataColumns | list:
+    """One ``[[data]]`` source in the time window: columns for a file, objects for a catalog."""
+    path = config.resolve(entry.path)
+    if entry.kind == "catalog":
+        ids = [entry.instrument_id] if entry.instrument_id else list(instruments)
+        wanted = [InstrumentId.from_str(i) for i in ids]
+        return load_catalog(path, wanted, start_ns=start_ns, end_ns=end_ns)
+    assert entry.instrument_id is not None  # validated by DataConfig
+    instrument = instruments[entry.instrument_id]
+    if entry.kind == "bars":
+        bar_type = BarType.from_str(f"{entry.instrument_id}-{entry.bar_spec}-EXTERNAL")
+        return read_bars(
+            path,
+            instrument,
+            bar_type,
+            price_scale=entry.price_scale,
+            start_ns=start_ns,
+            end_ns=end_ns,
+            timestamp_is_open=entry.timestamp_is_open,
+        )
+    return read_quotes(path, instrument, price_scale=entry.price_scale, start_ns=start_ns, end_ns=end_ns)
+
+
+def _no_data_sentence(
+    config: RunConfig, instruments: dict[str, Instrument], start_ns: int | None, end_ns: int | None
+) -> str:
+    """Why nothing is left to run on: the window asked for, and what each source holds (read again
+    without the window; only on this error path)."""
+    window = f"{_iso_or(start_ns, 'the start of the data')} to {_iso_or(end_ns, 'its end')}"
+    held = []
+    for entry in config.data:
+        read = _read_entry(config, entry, instruments, None, None)
+        stamps = [d.ts_init for d in read] if isinstance(read, list) else read.ts
+        held.append(
+            f"{entry.path} holds {_iso_or(int(stamps[0]), '')} to {_iso_or(int(stamps[-1]), '')}"
+            if len(stamps)
+            else f"{entry.path} holds nothing"
+        )
+    return f"no market data from {window} ([run] start/end, --start/--end): " + "; ".join(held)
+
+
+def _iso_or(ns: int | None, otherwise: str) -> str:
+    return otherwise if ns is None else unix_nanos_to_iso8601(ns)
 
 
 def _chunks(columns: DataColumns) -> Iterator[list]:

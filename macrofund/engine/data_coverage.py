@@ -65,8 +65,8 @@ class DataCoverage:
 
     def _note(self, what: str, needs: str) -> None:
         self._missing[
-            f"a strategy subscribed to {what}, but no [[data]] source provides {needs} "
-            f"(the data provides: {self._provided()}); it received nothing"
+            f"a strategy subscribed to {what}, but no [[data]] source provides {needs} in the run's "
+            f"period (the data there: {self._provided()}); it received nothing"
         ] = None
 
     def _check_bars(self, bar_type: BarType) -> None:

@@ -223,5 +223,5 @@ def test_a_subscription_no_data_feeds_is_a_warning_not_a_silent_empty_run(tmp_pa
     assert out.summary["accounts"][0]["orders"] == 0
     (warning,) = out.summary["warnings"]
     assert warning.startswith(f"a strategy subscribed to {typo} bars, but no [[data]] source provides them")
-    assert "(the data provides: 6EH4.CME-1-MINUTE-LAST-EXTERNAL)" in warning
+    assert "in the run's period (the data there: 6EH4.CME-1-MINUTE-LAST-EXTERNAL)" in warning
     assert result.stderr.strip() == f"warning: {warning}"

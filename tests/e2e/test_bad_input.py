@@ -67,6 +67,17 @@ def test_missing_data_file(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
+def test_a_time_range_with_no_data_says_what_the_data_holds(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    result = run_cli("run", "-c", str(config), "--start", "2030-01-01", "--output-dir", str(tmp_path / "r"))
+    _assert_one_line_error(
+        result,
+        "no market data from 2030-01-01T00:00:00.000000000Z to its end",
+        "bars.csv holds 2024-01-02T00:00:00.000000000Z to 2024-01-02T00:39:00.000000000Z",
+    )
+    assert not (tmp_path / "r").exists()
+
+
 def test_csv_with_a_malformed_row_names_the_line(tmp_path: Path) -> None:
     lines = GOOD_CSV.splitlines()
     lines[7] = "2024-01-02T00:06:00Z,1.10000,1.09000,1.09990,1.10005,7"  # high below low

@@ -64,7 +64,7 @@ def test_each_subscription_nothing_feeds_is_named_once() -> None:
     assert warnings[0].startswith(
         "a strategy subscribed to 6EH4.CME-1-MINUTE-MID-EXTERNAL bars, but no [[data]]"
     )
-    assert f"(the data provides: {ONE_MINUTE})" in warnings[0]
+    assert f"in the run's period (the data there: {ONE_MINUTE})" in warnings[0]
     assert "their source bars 6EH4.CME-5-MINUTE-LAST-EXTERNAL" in warnings[1]
     assert "6EH4.CME-5-MINUTE-LAST-INTERNAL bars (built from trades)" in warnings[2]
     assert warnings[3].startswith("a strategy subscribed to quotes of 6EH4.CME")
