@@ -104,9 +104,10 @@ def prepare_output_dir(config: RunConfig) -> tuple[str, Path]:
     if not root.is_absolute():
         root = Path.cwd() / root
     out = root / run_id
-    if out.exists():
-        raise ConfigError(f"run.run_id: output folder {out} already exists; choose another run id")
-    out.mkdir(parents=True)
+    try:
+        out.mkdir(parents=True)  # atomic: of two runs started at once with one run id, one gets it
+    except FileExistsError:
+        raise ConfigError(f"run.run_id: output folder {out} already exists; choose another run id") from None
     return run_id, out
 
 
