@@ -139,7 +139,7 @@ class PaperStatus:
     feed_rate: float
     feed_lag_ms: float
     feed_max_lag_ms: float
-    # (client id, state) of every venue session that has one (FIX: ``up``, ``DOWN 12s``, ``logging on``)
+    # (client id, state) of every venue session that has one (FIX: ``up``, ``DOWN 12s``, ``logging on``...)
     sessions: list[tuple[str, str]] = field(default_factory=list)
 
 

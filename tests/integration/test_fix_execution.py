@@ -1020,10 +1020,15 @@ def test_a_refused_logon_fails_connect_with_the_venues_reason_and_stops_retrying
         kernel = node.kernel
         client = B3LiveExecClientFactory.create(loop, "B3", config, kernel.msgbus, kernel.cache, kernel.clock)
         try:
+            connecting = asyncio.ensure_future(client._connect())
+            # While it retries, the status line already says why (not only when the timeout ends it).
+            while client.session_state == "logging on" and not connecting.done():
+                await asyncio.sleep(0.02)
+            assert client.session_state == "logon refused (Logon rejected: invalid username or password)"
             with pytest.raises(
                 ConnectionError, match=r"venue said: Logon rejected: invalid username or password"
             ):
-                await client._connect()
+                await connecting
             assert client.session is None  # no background retries left behind
         finally:
             await venue.stop()

@@ -397,11 +397,15 @@ class FixExecutionClient(LiveExecutionClient):
 
     @property
     def session_state(self) -> str:
-        """For the run's status line: ``up``, ``DOWN 12s`` (lost, reconnecting) or ``logging on``."""
+        """For the run's status line: ``up``, ``DOWN 12s`` (lost, reconnecting), ``logon refused (<the
+        venue's text>)`` (retrying: the operator sees why at once, not when the logon timeout ends the
+        start) or ``logging on``."""
         if self._session_up:
             return "up"
         if self._lost_session:
             return f"DOWN {(self._clock.timestamp_ns() - self._lost_at_ns) / 1e9:.0f}s"
+        if self._last_logout_text:
+            return f"logon refused ({self._last_logout_text})"
         return "logging on"
 
     def _on_logon(self) -> None:
