@@ -2,7 +2,8 @@
 
 It drops a request file into ``<run-dir>/control/`` and waits for the kill-switch actor's
 acknowledgement. Exit codes: 0 acknowledged, 1 not acknowledged (run ended, not alive, or timed out; the
-request stays queued only while the run is alive), 2 bad input.
+request stays queued only while the run is alive), 2 bad input (also a scope the run refused because it
+names no strategy, instrument or account of the run).
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"acknowledged: {outcome}: {ack.get('detail')}", highlight=False)
                 if outcome == "reducing":
                     console.print("positions are closing; the scope HALTS once flat", highlight=False)
-                raise typer.Exit(1 if outcome == "error" else 0)
+                # A scope that names nothing in the run is bad input: nothing was halted.
+                raise typer.Exit(2 if outcome == "refused" else 1 if outcome == "error" else 0)
             time.sleep(0.1)
         beat = read_heartbeat(run_dir) or {}
         console.print(

@@ -88,6 +88,18 @@ def validate_references(config: RunConfig) -> None:
                 f"{where}: risk.instruments.{key}: no listed instrument has root {key} "
                 f"(roots: {sorted(roots)})"
             )
+    if risk.kill_switch.drill_at is not None:
+        # A drill on a scope that names nothing would "halt" nothing and look like a passed drill.
+        # (Strategy ids exist only once the strategies are built; the kill switch refuses those.)
+        scope_kind, _, value = risk.kill_switch.drill_scope.partition(":")
+        if scope_kind == "account" and value not in venues and value.split("-", 1)[0] not in venues:
+            raise ConfigError(
+                f"{where}: risk.kill_switch.drill_scope: no [[venues]] entry named {value} (venues: {venues})"
+            )
+        if scope_kind == "instrument" and value not in ids:
+            raise ConfigError(
+                f"{where}: risk.kill_switch.drill_scope: {value} not listed in [[instruments]] {ids}"
+            )
     currencies = account_currencies(config)
     resolver = LimitResolver(risk)
     for instrument_id in ids:

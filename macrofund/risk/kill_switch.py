@@ -41,7 +41,7 @@ class KillResult:
     """What one ``kill``/``reenable`` call did."""
 
     action_id: str
-    outcome: Literal["halted", "reducing", "noop", "reenabled"]
+    outcome: Literal["halted", "reducing", "noop", "reenabled", "refused"]
     detail: str
 
 
@@ -85,6 +85,14 @@ class KillSwitch:
         covered by a kill of ``all``) is left as it is.
         """
         check_scope(scope)
+        unknown = self.unknown_target(scope)
+        if unknown is not None:
+            # A typo ("strategy:EmaCross-01") would otherwise halt a scope no order falls under and
+            # report "halted" while the strategy meant goes on trading.
+            action_id = UUID4().value
+            self._step(action_id, "refused", scope, trigger, f"{unknown} ({reason})" if reason else unknown)
+            self._record(action_id, "kill", scope, trigger, "refused", reason)
+            return KillResult(action_id, "refused", unknown)
         do_flatten = self.config.flatten if flatten is None else flatten
         existing = self.halts.covering(scope)
         if existing is not None:
@@ -129,6 +137,27 @@ class KillSwitch:
         self._step(action_id, "reenabled", scope, trigger, detail)
         self._record(action_id, "reenable", scope, trigger, "reenabled", reason)
         return KillResult(action_id, "reenabled", detail)
+
+    def unknown_target(self, scope: str) -> str | None:
+        """Why ``scope`` names nothing in this run (no such strategy, instrument or account), or ``None``."""
+        if scope == "all":
+            return None
+        kind, _, value = scope.partition(":")
+        if kind == "strategy":
+            known = set(self._strategies())
+            found = value in known
+        elif kind == "instrument":
+            known = {i.id.value for i in self._cache.instruments()}
+            found = value in known
+        else:  # account: named by its venue or its account id, as ``scope_matches`` reads it
+            known = {i.id.venue.value for i in self._cache.instruments()}
+            known |= {a.id.get_issuer() for a in self._cache.accounts()}
+            found = value in known or value.split("-", 1)[0] in known
+        if found:
+            return None
+        names = ", ".join(sorted(known)) or "none"
+        plural = "strategies" if kind == "strategy" else f"{kind}s"
+        return f"no {kind} {value} in this run ({plural}: {names}); nothing was halted"
 
     def handle_request(self, request: KillSwitchRequest) -> None:
         """The ``KILL_SWITCH_ENDPOINT`` handler: a programmatic kill or re-enable."""

@@ -102,6 +102,32 @@ def test_instrument_scope_halts_that_instrument_only_via_the_gate(tmp_path: Path
     assert run.open_orders == 0 and run.strategy.net() == 2
 
 
+def test_a_scope_naming_nothing_in_the_run_is_refused_and_trading_goes_on(tmp_path: Path) -> None:
+    # Typos an operator makes: a strategy id, an instrument of another month, an account not traded.
+    script = [
+        *OPEN_BOOK,
+        step(5, "kill", scope="strategy:ScriptedStrategy-01"),
+        step(5, "kill", scope="instrument:ESH9.CME"),
+        step(5, "kill", scope="account:B3"),
+        order(6, "BUY", "1", "after"),
+        step(7, "kill", scope="account:CME-001"),
+    ]
+    run = run_backtest(make_config(tmp_path, {}, script))
+    ks = run.risk.kill_switch
+    assert [a["outcome"] for a in ks.actions] == ["refused", "refused", "refused", "halted"]
+    details = [s.detail for s in ks.steps if s.step == "refused"]
+    assert details == [
+        "no strategy ScriptedStrategy-01 in this run (strategies: ScriptedStrategy-000); "
+        "nothing was halted (test)",
+        f"no instrument ESH9.CME in this run (instruments: {INSTRUMENT}); nothing was halted (test)",
+        "no account B3 in this run (accounts: CME); nothing was halted (test)",
+    ]
+    assert run.strategy.status("after") == "FILLED"  # nothing was halted by the refused kills
+    assert run.strategy.status("working-sell") == "CANCELED"  # the account id form names the venue
+    assert run.summary is not None
+    assert run.summary["kill_switch_actions"][0] == "kill strategy:ScriptedStrategy-01 (program): refused"
+
+
 def test_flatten_with_ac_falls_back_to_market_when_the_algorithm_refuses(tmp_path: Path) -> None:
     # No [venues.fill_model.impact.ES] parameters: the AC algorithm denies the parent order.
     risk = {
@@ -177,6 +203,10 @@ def test_operator_kill_reaches_a_running_backtest_and_is_acknowledged(tmp_path: 
         assert heartbeat.exists(), proc.communicate()[1] if proc.poll() is not None else "no heartbeat"
         bad = run_cli("kill", "--run-dir", str(run_dir), "--scope", "desk", cwd=repo)
         assert bad.code == 2 and "--scope: scope 'desk' is not 'all'" in bad.stderr
+        typo_scope = ["--scope", "strategy:Scripted-000", "--reason", "desk typo"]
+        typo = run_cli("kill", "--run-dir", str(run_dir), *typo_scope, cwd=repo)
+        assert typo.code == 2, typo.stdout + typo.stderr
+        assert "acknowledged: refused: no strategy Scripted-000 in this run (strategies: " in typo.stdout
         result = run_cli(
             "kill", "--run-dir", str(run_dir), "--flatten", "--reason", "desk drill", "--wait", "30", cwd=repo
         )
@@ -190,9 +220,16 @@ def test_operator_kill_reaches_a_running_backtest_and_is_acknowledged(tmp_path: 
     assert proc.returncode == 0, err
     steps = json.loads((run_dir / "kill_switch.json").read_text())
     assert {s["trigger"] for s in steps} == {"operator"}
-    assert "desk drill" in steps[0]["detail"]
+    # The refusal is audited with who asked and why, like every other step.
+    assert steps[0]["step"] == "refused"
+    assert steps[0]["detail"].startswith("no strategy Scripted-000 in this run")
+    assert steps[0]["detail"].endswith(": desk typo)")
+    assert "desk drill" in steps[1]["detail"]
     assert [s["step"] for s in steps][-1] == "halted"
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["risk"]["kill_switch_actions"] == ["kill all (operator): halted"]
+    assert summary["risk"]["kill_switch_actions"] == [
+        "kill strategy:Scripted-000 (operator): refused",
+        "kill all (operator): halted",  # the typo halted nothing: the real kill still had work to do
+    ]
     ended = run_cli("kill", "--run-dir", str(run_dir), cwd=repo)
     assert ended.code == 1 and "has ended" in ended.stdout

@@ -62,6 +62,14 @@ def test_bad_limits_are_one_line_errors_naming_file_and_key(tmp_path: Path, risk
             "risk.instruments.ESZ6.CME: not listed in [[instruments]]",
         ),
         ("[risk.instruments.NQ]\nmax_net = 1\n", "risk.instruments.NQ: no listed instrument has root NQ"),
+        (
+            '[risk.kill_switch]\ndrill_at = "2024-01-02T00:05:00Z"\ndrill_scope = "account:B3"\n',
+            "risk.kill_switch.drill_scope: no [[venues]] entry named B3",
+        ),
+        (
+            '[risk.kill_switch]\ndrill_at = "2024-01-02T00:05:00Z"\ndrill_scope = "instrument:ESZ6.CME"\n',
+            "risk.kill_switch.drill_scope: ESZ6.CME not listed in [[instruments]]",
+        ),
     ],
 )
 def test_limits_naming_unknown_venues_or_instruments_are_rejected(
