@@ -54,6 +54,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def note(message: str) -> None:
+    """One plain line on stderr: what a command chose for the user (stdout stays data for csv/json)."""
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def _iso(value: str | None, flag: str) -> str | None:
     if value is None:
         return None

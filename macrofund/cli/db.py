@@ -1,6 +1,7 @@
 """``macrofund db``: migrate the database and query what a run stored (orders, fills, positions, P&L).
 
-The DSN comes from ``--db``, else ``MACROFUND_DATABASE_URL``. Tables go to the terminal; ``--format
+The DSN comes from ``--db``, else ``MACROFUND_DATABASE_URL``, else the embedded database paper and live
+runs use by default (``macrofund.storage.resolve.command_database``). Tables go to the terminal; ``--format
 csv|json`` writes plain data to stdout for scripts.
 """
 
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from macrofund.cli import console, fail
+from macrofund.cli import console, fail, note
 from macrofund.errors import MacrofundError
 
 db_app = typer.Typer(
@@ -37,7 +38,11 @@ class OutputFormat(StrEnum):
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="PostgreSQL DSN (default: $MACROFUND_DATABASE_URL).", show_default=False),
+    typer.Option(
+        "--db",
+        help="PostgreSQL DSN (default: $MACROFUND_DATABASE_URL, else the embedded one paper and live use).",
+        show_default=False,
+    ),
 ]
 RunOption = Annotated[str, typer.Option("--run", help="Run id (as printed by `macrofund run`).")]
 SinceOption = Annotated[
@@ -107,20 +112,21 @@ def _time_first(rows: list[dict[str, Any]], ts_key: str) -> list[dict[str, Any]]
 
 
 def _query(what: str, run: str, since: str | None, fmt: OutputFormat, db: str | None) -> None:
-    from macrofund.storage.pool import connection, dsn_from, run_sync
+    from macrofund.storage.pool import connection, run_sync
     from macrofund.storage.rebuild import require_run
     from macrofund.storage.repositories.queries import fetch
+    from macrofund.storage.resolve import command_database
 
     since_ns = _since_ns(since)
     try:
-        dsn = dsn_from(db)
+        with command_database(db, note) as dsn:
 
-        async def go() -> list[dict[str, Any]]:
-            async with connection(dsn) as conn:
-                await require_run(conn, run)
-                return await fetch(conn, what, run, since_ns)
+            async def go() -> list[dict[str, Any]]:
+                async with connection(dsn) as conn:
+                    await require_run(conn, run)
+                    return await fetch(conn, what, run, since_ns)
 
-        rows = run_sync(go)
+            rows = run_sync(go)
     except MacrofundError as exc:
         fail(str(exc))
     if what == "orders":
@@ -185,17 +191,18 @@ _EMPTY_COLUMNS = {
 def upgrade(db: DbOption = None) -> None:
     """Apply pending migrations (safe to repeat; persistence also does this when a run starts)."""
     from macrofund.storage.migrations import available, upgrade_dsn
-    from macrofund.storage.pool import connect, dsn_from, run_sync
+    from macrofund.storage.pool import connect, run_sync
+    from macrofund.storage.resolve import command_database
 
     try:
-        dsn = dsn_from(db)
+        with command_database(db, note) as dsn:
 
-        async def go() -> list[int]:
-            conn = await connect(dsn)  # one-line error for a bad DSN before the migrations run
-            await conn.close()
-            return await upgrade_dsn(dsn)
+            async def go() -> list[int]:
+                conn = await connect(dsn)  # one-line error for a bad DSN before the migrations run
+                await conn.close()
+                return await upgrade_dsn(dsn)
 
-        applied = run_sync(go)
+            applied = run_sync(go)
     except MacrofundError as exc:
         fail(str(exc))
     latest = max((m.version for m in available()), default=0)
@@ -234,19 +241,20 @@ def positions(
     run: RunOption, since: SinceOption = None, format: FormatOption = OutputFormat.table, db: DbOption = None
 ) -> None:
     """Net positions per strategy and instrument, rebuilt from the database (as a restart would)."""
-    from macrofund.storage.pool import connection, dsn_from, run_sync
+    from macrofund.storage.pool import connection, run_sync
     from macrofund.storage.rebuild import RebuiltState, rebuild_state
+    from macrofund.storage.resolve import command_database
 
     if since is not None:
         fail("--since does not apply to positions: they are the run's latest state (see `db pnl --since`)")
     try:
-        dsn = dsn_from(db)
+        with command_database(db, note) as dsn:
 
-        async def go() -> RebuiltState:
-            async with connection(dsn) as conn:
-                return await rebuild_state(conn, run)
+            async def go() -> RebuiltState:
+                async with connection(dsn) as conn:
+                    return await rebuild_state(conn, run)
 
-        state = run_sync(go)
+            state = run_sync(go)
     except MacrofundError as exc:
         fail(str(exc))
     columns = [

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from macrofund.cli.db import DbOption
+
 md_app = typer.Typer(
     help="Market-data time series in PostgreSQL.", no_args_is_help=True, add_completion=False
 )
@@ -39,9 +41,7 @@ def ingest(
         Path, typer.Option("--data", help="CSV / gzip CSV / Parquet file of 1-minute bars or quotes.")
     ],
     instrument: Annotated[str, typer.Option("--instrument", help="Instrument id, e.g. 6EH4.CME.")],
-    db: Annotated[
-        str | None, typer.Option("--db", help="PostgreSQL DSN (else MACROFUND_DATABASE_URL).")
-    ] = None,
+    db: DbOption = None,
     kind: Annotated[str, typer.Option("--kind", help="bars | quotes.")] = "bars",
     price_scale: Annotated[str, typer.Option(help="Multiply file prices by this (e.g. 0.01).")] = "1",
     timestamp_is_open: Annotated[
@@ -53,9 +53,10 @@ def ingest(
     from nautilus_trader.model.data import BarType
 
     from macrofund.adapters.files import read_bars, read_quotes
-    from macrofund.cli import console, fail
+    from macrofund.cli import console, fail, note
     from macrofund.errors import MacrofundError
-    from macrofund.storage.pool import connection, dsn_from, run_sync
+    from macrofund.storage.pool import connection, run_sync
+    from macrofund.storage.resolve import command_database
     from macrofund.storage.timeseries import (
         bars_from_columns,
         ingest_bars,
@@ -72,7 +73,6 @@ def ingest(
     except ArithmeticError:
         fail(f"--price-scale {price_scale!r} is not a number")
     try:
-        dsn = dsn_from(db)
         contract = futures_contract(instrument)
         started = time.perf_counter()
         if kind == "bars":
@@ -85,16 +85,18 @@ def ingest(
             info, quotes = quotes_from_columns(read_quotes(data, contract, price_scale=scale))
         read_seconds = time.perf_counter() - started
 
-        async def work() -> Any:
-            async with connection(dsn) as conn:
-                backend = await prepare_timeseries(conn)
-                if kind == "bars":
-                    return backend, await ingest_bars(conn, info, bars)
-                return backend, await ingest_quotes(conn, info, quotes)
+        with command_database(db, note) as dsn:
 
-        started = time.perf_counter()
-        backend, result = run_sync(work)
-        seconds = time.perf_counter() - started
+            async def work() -> Any:
+                async with connection(dsn) as conn:
+                    backend = await prepare_timeseries(conn)
+                    if kind == "bars":
+                        return backend, await ingest_bars(conn, info, bars)
+                    return backend, await ingest_quotes(conn, info, quotes)
+
+            started = time.perf_counter()
+            backend, result = run_sync(work)
+            seconds = time.perf_counter() - started
     except MacrofundError as exc:
         fail(str(exc))
     if result.rows == 0:
@@ -116,9 +118,7 @@ def query(
     instrument: Annotated[str, typer.Option("--instrument", help="Instrument id, e.g. 6EH4.CME.")],
     start: Annotated[str, typer.Option("--start", help="Range start (ISO, UTC if no offset), inclusive.")],
     end: Annotated[str, typer.Option("--end", help="Range end (ISO, UTC if no offset), exclusive.")],
-    db: Annotated[
-        str | None, typer.Option("--db", help="PostgreSQL DSN (else MACROFUND_DATABASE_URL).")
-    ] = None,
+    db: DbOption = None,
     resolution: Annotated[str, typer.Option("--resolution", help="1m | 5m | 1h | 1d.")] = "1d",
     fmt: Annotated[str, typer.Option("--format", help="table | csv | json.")] = "table",
     explain: Annotated[bool, typer.Option("--explain", help="Also print which sources answered.")] = False,
@@ -129,10 +129,11 @@ def query(
     """OHLCV bars of an instrument at a resolution; 1d bars are the venue's trading days."""
     from rich.table import Table
 
-    from macrofund.cli import console, err_console, fail
+    from macrofund.cli import console, err_console, fail, note
     from macrofund.errors import MacrofundError
-    from macrofund.storage.pool import connection, dsn_from, run_sync
+    from macrofund.storage.pool import connection, run_sync
     from macrofund.storage.query_optimizer import query_bars
+    from macrofund.storage.resolve import command_database
     from macrofund.storage.timeseries import Resolution, prepare_timeseries
 
     if fmt not in ("table", "csv", "json"):
@@ -140,14 +141,14 @@ def query(
     lo, hi = _when(start, "--start"), _when(end, "--end")
     try:
         res = Resolution.parse(resolution)
-        dsn = dsn_from(db)
+        with command_database(db, note) as dsn:
 
-        async def work() -> Any:
-            async with connection(dsn) as conn:
-                await prepare_timeseries(conn)
-                return await query_bars(conn, instrument, lo, hi, res, use_rollups=not raw)
+            async def work() -> Any:
+                async with connection(dsn) as conn:
+                    await prepare_timeseries(conn)
+                    return await query_bars(conn, instrument, lo, hi, res, use_rollups=not raw)
 
-        plan, bars = run_sync(work)
+            plan, bars = run_sync(work)
     except MacrofundError as exc:
         fail(str(exc))
     columns = ["ts_open", "open", "high", "low", "close", "volume", "bar_count"]

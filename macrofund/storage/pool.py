@@ -2,13 +2,12 @@
 
 Every storage entry point (the persistence writer, ``macrofund db``, rebuild) connects through here,
 so an unreachable server or a typo in a DSN always reads the same way: what failed and where, with any
-password masked.
+password masked. Which DSN a command uses is ``macrofund.storage.resolve``'s business.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -31,16 +30,6 @@ class StorageError(MacrofundError):
 def mask_dsn(dsn: str) -> str:
     """The DSN with its password replaced by ``***`` (safe for messages and logs)."""
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
-
-
-def dsn_from(option: str | None) -> str:
-    """``--db`` if given, else ``MACROFUND_DATABASE_URL``, else a ``StorageError`` saying how to set one."""
-    dsn = option or os.environ.get(ENV_DATABASE_URL)
-    if not dsn:
-        raise StorageError(
-            f"no database given: pass --db postgresql://user@host:5432/db or set {ENV_DATABASE_URL}"
-        )
-    return dsn
 
 
 def _check_dsn(dsn: str) -> None:

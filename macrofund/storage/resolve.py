@@ -8,12 +8,14 @@ run config) over the embedded default. The embedded server keeps its data under
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from macrofund.storage.config import StorageConfig
 from macrofund.storage.embedded import EmbeddedPostgres
-from macrofund.storage.pool import ENV_DATABASE_URL
+from macrofund.storage.pool import ENV_DATABASE_URL, StorageError
 
 if TYPE_CHECKING:
     from macrofund.config.run_config import RunConfig
@@ -59,3 +61,32 @@ def _ensure_database(admin_dsn: str, name: str) -> str:
     run_sync(go)
     base, _, query = admin_dsn.partition("?")
     return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@contextmanager
+def command_database(option: str | None, notice: Callable[[str], None]) -> Iterator[str]:
+    """The DSN a ``macrofund db`` or ``md`` command uses: ``--db``, else ``MACROFUND_DATABASE_URL``, else
+    the embedded database paper and live runs persist to by default.
+
+    Without the fallback, the orders of a paper run made with the defaults could not be queried at all:
+    that server is stopped when the run ends and listens on a socket inside its data folder. It is
+    started for the command and stopped after it; a node still running on it keeps it up (the server
+    counts its users). ``notice`` is told which folder was used (stderr: csv and json stay clean).
+    """
+    configured = option or os.environ.get(ENV_DATABASE_URL)
+    if configured:
+        yield configured
+        return
+    root = default_data_dir() / "pg"
+    if not (root / "PG_VERSION").is_file():
+        raise StorageError(
+            f"no database given: pass --db postgresql://user@host:5432/db or set {ENV_DATABASE_URL} "
+            f"(the embedded database paper and live runs use by default, {root}, does not exist yet)"
+        )
+    notice(f"database: the embedded one in {root} (paper and live runs' default; --db for another)")
+    server = EmbeddedPostgres(root)
+    admin_dsn = server.start()
+    try:
+        yield _ensure_database(admin_dsn, "macrofund")
+    finally:
+        server.stop()

@@ -74,10 +74,12 @@ def test_upgrade_then_query_a_persisted_run_in_every_format(postgres_dsn: str, t
     assert "Pnl of run cli" in table.stdout and "realized_pnl" in table.stdout
 
 
-def test_db_commands_fail_with_one_line(postgres_dsn: str) -> None:
+def test_db_commands_fail_with_one_line(postgres_dsn: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "MACROFUND_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(tmp_path)  # no embedded database either
     no_db = run_cli("db", "orders", "--run", "x", env=env, replace_env=True)
     assert no_db.code == 2 and "MACROFUND_DATABASE_URL" in no_db.stderr
+    assert "does not exist yet" in no_db.stderr
     assert len(no_db.stderr.strip().splitlines()) == 1
 
     unreachable = run_cli("db", "fills", "--run", "x", "--db", "postgresql://me:s3cret@127.0.0.1:1/none")
@@ -96,3 +98,40 @@ def test_db_commands_fail_with_one_line(postgres_dsn: str) -> None:
 
     bad_since = run_cli("db", "orders", "--run", "x", "--since", "yesterday", "--db", postgres_dsn)
     assert bad_since.code == 2 and "--since" in bad_since.stderr
+
+
+def test_a_paper_run_with_the_default_database_can_be_queried_while_it_runs_and_after(tmp_path: Path) -> None:
+    """No --db anywhere, as in the README tour: the paper run persists to the embedded database, and
+    ``macrofund db`` finds it there (before, it answered "no database given" and the orders could not be
+    read at all: that server stops with the run and listens on a socket inside its folder)."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    node = subprocess.Popen(
+        [sys.executable, "-m", "macrofund", "run", "--mode", "paper", "-q", "--run-id", "emb"]
+        + ["--config", str(repo / "configs" / "paper-6e-ema.toml"), "--output-dir", str(tmp_path / "runs")]
+        + ["--duration", "20s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**{k: v for k, v in os.environ.items() if k != "MACROFUND_DATABASE_URL"}, **env},
+    )
+    try:
+        during: list[dict[str, str]] = []
+        while node.poll() is None and not during:
+            orders = run_cli("db", "orders", "--run", "emb", "--format", "json", env=env)
+            if orders.code == 0:
+                during = json.loads(orders.stdout)
+                assert "the embedded one in " + str(tmp_path / "xdg" / "macrofund" / "pg") in orders.stderr
+        _out, err = node.communicate(timeout=120)
+    finally:
+        if node.poll() is None:
+            node.kill()
+    assert node.returncode == 0, err
+    assert during, "no order was readable while the run was live"
+    # The query's own server handle did not take the database away from the running node.
+    summary = json.loads((tmp_path / "runs" / "emb" / "summary.json").read_text())
+    assert "unwritten" not in summary["persistence"], summary["persistence"]
+    after = run_cli("db", "orders", "--run", "emb", "--format", "json", env=env)
+    assert after.code == 0, after.stderr
+    expected = pd.read_parquet(tmp_path / "runs" / "emb" / "orders.parquet")
+    assert len(json.loads(after.stdout)) == len(expected) >= len(during)

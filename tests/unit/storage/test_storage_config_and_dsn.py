@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from macrofund.config.run_config import RunConfig
 from macrofund.errors import ConfigError
 from macrofund.storage.config import StorageConfig
-from macrofund.storage.pool import ENV_DATABASE_URL, StorageError, dsn_from, mask_dsn
+from macrofund.storage.pool import ENV_DATABASE_URL, StorageError, mask_dsn
+from macrofund.storage.resolve import command_database
 from macrofund.storage.rows import ORDER_COLUMNS, merge_order_rows
 
 
@@ -53,14 +55,23 @@ def test_password_never_appears_in_messages() -> None:
 
 
 def test_dsn_flag_wins_over_environment_and_missing_both_is_explained(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    notes: list[str] = []
     monkeypatch.setenv(ENV_DATABASE_URL, "postgresql://env/x")
-    assert dsn_from("postgresql://flag/x") == "postgresql://flag/x"
-    assert dsn_from(None) == "postgresql://env/x"
+    with command_database("postgresql://flag/x", notes.append) as dsn:
+        assert dsn == "postgresql://flag/x"
+    with command_database(None, notes.append) as dsn:
+        assert dsn == "postgresql://env/x"
     monkeypatch.delenv(ENV_DATABASE_URL)
-    with pytest.raises(StorageError, match=r"--db .* or set MACROFUND_DATABASE_URL"):
-        dsn_from(None)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # no embedded database there yet
+    with (
+        pytest.raises(StorageError, match=r"--db .* or set MACROFUND_DATABASE_URL \(the embedded database"),
+        command_database(None, notes.append),
+    ):
+        pass
+    assert notes == []  # nothing was chosen for the user
+    assert not (tmp_path / "macrofund").exists()  # and nothing was created
 
 
 def test_merging_two_states_of_one_order_keeps_the_newer_and_what_only_the_older_knew() -> None:
