@@ -22,6 +22,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
 from macrofund.strategies.execution import AC_EXEC_ALGORITHM_ID
+from macrofund.strategies.own_position import own_net_position
 
 _ZERO = Decimal(0)
 
@@ -87,7 +88,7 @@ class ACRebalance(Strategy):
         targets = self._cfg.targets
         target = targets[self._step % len(targets)]
         self._step += 1
-        delta = target - self.portfolio.net_position(self._cfg.instrument_id)
+        delta = target - own_net_position(self, self._cfg.instrument_id)
         if delta == _ZERO:
             return
         params: dict[str, object] = {

@@ -2,8 +2,8 @@
 
 It is deliberately small and cheap per bar (it runs over a million bars in ``bench/``), and it follows
 every parity rule in ``docs/strategies.md`` so the same class behaves the same in backtest, paper and
-live: it sizes from the portfolio's net position, never from fill counts or ``OrderAccepted``, and it
-treats any open or in-flight order as exposure it must wait for.
+live: it sizes from its own net position (not the instrument's across strategies), never from fill
+counts or ``OrderAccepted``, and it treats any open or in-flight order as exposure it must wait for.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
 from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
+from macrofund.strategies.own_position import own_net_position
 
 _ZERO = Decimal(0)
 # Denial reasons that mean "trading is halted": macrofund's kill switch and Nautilus's own HALTED state.
@@ -79,8 +80,8 @@ class EmaCross(Strategy):
     """Hold +trade_size while the fast EMA is above the slow EMA and -trade_size while below.
 
     Once both EMAs are initialised the strategy is always in the market: on every bar it computes the
-    target net position (unchanged when the EMAs are exactly equal) and, if the portfolio's net
-    position differs, submits ONE market order for the difference. Using the difference rather than a
+    target net position (unchanged when the EMAs are exactly equal) and, if its own net position
+    differs, submits ONE market order for the difference. Using the difference rather than a
     fixed "flip" size means a partial fill, a rejection or a manual intervention is repaired on the
     next bar instead of compounding.
 
@@ -143,7 +144,7 @@ class EmaCross(Strategy):
             self._target = -self._trade_size
         if self._target == _ZERO:  # Equal EMAs before any direction was ever set.
             return
-        delta = self._target - self.portfolio.net_position(self._instrument_id)
+        delta = self._target - own_net_position(self, self._instrument_id)
         if delta == _ZERO or self._has_working_order():
             return
         order = self.order_factory.market(

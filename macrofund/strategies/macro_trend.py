@@ -35,6 +35,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
+from macrofund.strategies.own_position import own_net_position
 
 TRADING_DAYS_PER_YEAR = 252
 
@@ -137,7 +138,7 @@ class MacroTrend(Strategy):
 
     On every daily bar of an instrument: update its EMAs and volatility window, compute the signed
     target in whole contracts, and if the rebalance rule says so submit ONE market order for the
-    difference from the portfolio's net position. Nothing is submitted for an instrument while one of
+    difference from its own net position. Nothing is submitted for an instrument while one of
     our orders on it is open or in flight, for the same parity reason as :class:`EmaCross`.
     """
 
@@ -227,7 +228,7 @@ class MacroTrend(Strategy):
         target = self.target_contracts(instrument.id)
         if target is None or self._has_working_order(leg):
             return
-        current = int(self.portfolio.net_position(instrument.id))
+        current = int(own_net_position(self, instrument.id))
         if not needs_rebalance(target, current, self._threshold):
             return
         delta = target - current

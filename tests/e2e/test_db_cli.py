@@ -106,10 +106,10 @@ def test_a_paper_run_with_the_default_database_can_be_queried_while_it_runs_and_
     read at all: that server stops with the run and listens on a socket inside its folder)."""
     repo = Path(__file__).resolve().parents[2]
     env = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    config = str(repo / "configs" / "paper-6e-ema.toml")
+    args = ["run", "--mode", "paper", "-q", "--run-id", "emb", "--config", config, "--duration", "20s"]
     node = subprocess.Popen(
-        [sys.executable, "-m", "macrofund", "run", "--mode", "paper", "-q", "--run-id", "emb"]
-        + ["--config", str(repo / "configs" / "paper-6e-ema.toml"), "--output-dir", str(tmp_path / "runs")]
-        + ["--duration", "20s"],
+        [sys.executable, "-m", "macrofund", *args, "--output-dir", str(tmp_path / "runs")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

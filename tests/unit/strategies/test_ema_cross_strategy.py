@@ -49,15 +49,24 @@ def _config(**overrides: object) -> EmaCrossConfig:
 
 
 def _run(minutes: pd.DataFrame, latency_ns: int = 0) -> tuple[list[OrderRecord], EmaCross]:
+    [(records, strategy)] = _run_together(minutes, [_config()], latency_ns)
+    return records, strategy
+
+
+def _run_together(
+    minutes: pd.DataFrame, configs: list[EmaCrossConfig], latency_ns: int = 0
+) -> list[tuple[list[OrderRecord], EmaCross]]:
+    """Every strategy in one engine on one instrument; each one's orders."""
     instrument = six_e()
     bars = bars_from_frame(minutes, BAR_TYPE, instrument)
     eng = engine([USD_1M], [instrument], bars, latency_ns=latency_ns)
-    strategy = EmaCross(_config())
-    eng.add_strategy(strategy)
+    strategies = [EmaCross(config) for config in configs]
+    for strategy in strategies:
+        eng.add_strategy(strategy)
     eng.run()
-    records = order_records(eng, strategy)
+    out = [(order_records(eng, strategy), strategy) for strategy in strategies]
     eng.dispose()
-    return records, strategy
+    return out
 
 
 def _expected_direction_changes(closes: pd.Series) -> tuple[int, list[int]]:
@@ -189,3 +198,21 @@ def test_fractional_contract_size_never_trades(minutes: pd.DataFrame) -> None:
     records = order_records(eng, strategy)
     eng.dispose()
     assert records == []
+
+
+def test_two_crosses_on_one_instrument_each_trade_as_if_alone(minutes: pd.DataFrame) -> None:
+    # Two parameter sets on one contract: each must steer its own position. Steering the instrument's
+    # net (the portfolio's, summed over strategies) they fought: an order from each on every bar.
+    data = minutes.iloc[:3_000]
+    slow_config = _config(order_id_tag="001")
+    quick_config = _config(fast_period=5, slow_period=20, order_id_tag="002")
+    [(alone_slow, _)] = _run_together(data, [slow_config])
+    [(alone_quick, _)] = _run_together(data, [quick_config])
+    [(slow, _), (quick, _)] = _run_together(data, [slow_config, quick_config])
+
+    def intents(records: list[OrderRecord]) -> list[tuple[int, str, Decimal]]:
+        return [(r.ts_init, r.side, r.quantity) for r in records]
+
+    assert len(alone_slow) > 10 and len(alone_quick) > len(alone_slow)
+    assert intents(slow) == intents(alone_slow)
+    assert intents(quick) == intents(alone_quick)

@@ -1,0 +1,32 @@
+"""A strategy's own net position on an instrument.
+
+``Portfolio.net_position`` sums the positions of every strategy on the instrument. A strategy that
+steers that sum towards its target treats another strategy's trades as its own drift: two EMA crosses
+with different periods on one contract then trade against each other on every bar (measured: 59,162
+orders and a 17x loss of the account on the January 2024 6E sample, where each alone sends ~600).
+Nautilus keeps a position per strategy (NETTING) or per order chain (HEDGING), so the strategy's own
+net is the sum of its open positions on the instrument.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+
+_ZERO = Decimal(0)
+
+
+def own_net_position(strategy: Strategy, instrument_id: InstrumentId) -> Decimal:
+    """The signed contracts ``strategy``'s open positions on ``instrument_id`` hold (0 when flat).
+
+    Queried by strategy only, the instrument compared here: the cache then intersects its open
+    positions with the strategy's, which costs what the smaller holds, whereas adding the instrument
+    first intersects two sets that grow with every position ever opened (HEDGING accounts).
+    """
+    net = _ZERO
+    for position in strategy.cache.positions_open(strategy_id=strategy.id):
+        if position.instrument_id == instrument_id:
+            net += position.signed_decimal_qty()
+    return net
