@@ -22,16 +22,16 @@ audit_app = typer.Typer(
 def _source(
     target: Path | None, run_dir: Path | None, db: str | None, run: str | None
 ) -> tuple[Path | None, str | None, str | None]:
-    """Exactly one of: a file/run folder, or --db with --run."""
+    """Exactly one of: a file/run folder, or --run (with --db, else the database ``macrofund db`` uses)."""
     from macrofund.cli import fail
 
     path = target or run_dir
-    if path is not None and db is not None:
-        fail("give either an audit file/run folder or --db DSN --run RUN_ID, not both")
-    if path is None and db is None:
-        fail("give an audit file (or --run-dir DIR), or --db DSN --run RUN_ID")
-    if db is not None and not run:
-        fail("--db needs --run RUN_ID")
+    if path is not None and (db is not None or run is not None):
+        fail("give either an audit file/run folder or --run RUN_ID [--db DSN], not both")
+    if path is None and not run:
+        if db is not None:
+            fail("--db needs --run RUN_ID")
+        fail("give an audit file (or --run-dir DIR), or --run RUN_ID [--db DSN]")
     if path is not None and path.is_dir():
         path = path / "audit.jsonl"
     return path, db, run
@@ -41,27 +41,30 @@ def _source(
 def verify(
     file: Annotated[Path | None, typer.Argument(help="audit.jsonl (or its run folder).")] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Run folder holding audit.jsonl.")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL DSN holding the trail.")] = None,
-    run: Annotated[str | None, typer.Option("--run", help="Run id (with --db).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="PostgreSQL DSN holding the trail (default: as for `macrofund db`)."),
+    ] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Run id: the trail in the database.")] = None,
     allow_open: Annotated[
         bool, typer.Option("--open", help="Accept a trail without RunStop (a run still in progress).")
     ] = False,
 ) -> None:
     """Check the hash chain; report the first broken link with its sequence number."""
     from macrofund.audit.verify import verify_db, verify_file
-    from macrofund.cli import console, fail
+    from macrofund.cli import console, fail, note
     from macrofund.errors import MacrofundError
+    from macrofund.storage.resolve import command_database
 
     path, dsn, run_id = _source(file, run_dir, db, run)
     try:
         if path is not None:
             result, source = verify_file(path, allow_open=allow_open), str(path)
         else:
-            assert dsn is not None and run_id is not None
-            result, source = (
-                asyncio.run(verify_db(dsn, run_id, allow_open=allow_open)),
-                f"database run {run_id}",
-            )
+            assert run_id is not None
+            with command_database(dsn, note) as resolved:
+                result = asyncio.run(verify_db(resolved, run_id, allow_open=allow_open))
+            source = f"database run {run_id}"
     except MacrofundError as exc:
         fail(str(exc))
     if not result.ok:
@@ -80,8 +83,11 @@ def _file_records(path: Path) -> Iterator[dict[str, Any]]:
 @audit_app.command("export")
 def export(
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Run folder holding audit.jsonl.")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL DSN holding the trail.")] = None,
-    run: Annotated[str | None, typer.Option("--run", help="Run id (with --db).")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="PostgreSQL DSN holding the trail (default: as for `macrofund db`)."),
+    ] = None,
+    run: Annotated[str | None, typer.Option("--run", help="Run id: the trail in the database.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: csv.")] = "csv",
     out: Annotated[Path | None, typer.Option("--out", help="Output file (default: stdout).")] = None,
 ) -> None:
@@ -90,8 +96,9 @@ def export(
     from macrofund.audit.record import decode
     from macrofund.audit.store import fetch_rows
     from macrofund.audit.verify import verify_db, verify_file
-    from macrofund.cli import err_console, fail
+    from macrofund.cli import err_console, fail, note
     from macrofund.errors import MacrofundError
+    from macrofund.storage.resolve import command_database
 
     if fmt != "csv":
         fail(f"--format {fmt!r}: only csv is supported")
@@ -101,12 +108,13 @@ def export(
             result, source = verify_file(path), str(path)
             records: Any = _file_records(path)
         else:
-            assert dsn is not None and run_id is not None
-            result, source = asyncio.run(verify_db(dsn, run_id)), f"database run {run_id}"
-            records = [
-                {**decode(body), "hash": digest}
-                for _, body, digest in asyncio.run(_rows(dsn, run_id, fetch_rows))
-            ]
+            assert run_id is not None
+            with command_database(dsn, note) as resolved:
+                result, source = asyncio.run(verify_db(resolved, run_id)), f"database run {run_id}"
+                records = [
+                    {**decode(body), "hash": digest}
+                    for _, body, digest in asyncio.run(_rows(resolved, run_id, fetch_rows))
+                ]
         if not result.ok:
             fail(result.message(source) + " (nothing exported)", code=1)
         if out is None:

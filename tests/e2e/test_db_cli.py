@@ -135,3 +135,13 @@ def test_a_paper_run_with_the_default_database_can_be_queried_while_it_runs_and_
     assert after.code == 0, after.stderr
     expected = pd.read_parquet(tmp_path / "runs" / "emb" / "orders.parquet")
     assert len(json.loads(after.stdout)) == len(expected) >= len(during)
+    # The audit trail went to the same database: verified and exported by run id alone.
+    verified = run_cli("audit", "verify", "--run", "emb", env=env)
+    assert verified.code == 0, verified.stderr
+    records = summary["audit"]["last_seq"]
+    assert f"OK: database run emb: {records} records of run emb, chain intact" in verified.stdout
+    exported = run_cli("audit", "export", "--run", "emb", env=env)
+    assert exported.code == 0, exported.stderr
+    rows = list(csv.DictReader(io.StringIO(exported.stdout)))
+    from_file = run_cli("audit", "export", "--run-dir", str(tmp_path / "runs" / "emb"), env=env)
+    assert rows == list(csv.DictReader(io.StringIO(from_file.stdout))) and rows
