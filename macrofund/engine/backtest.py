@@ -26,7 +26,7 @@ from macrofund.config.run_config import DataConfig, RunConfig, utc_ns
 from macrofund.engine.backtest_stop import SignalStop
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.data_coverage import DataCoverage
-from macrofund.engine.loading import build_strategy
+from macrofund.engine.loading import add_strategies, build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.errors import DataError
 from macrofund.strategies.execution import default_exec_algorithms
@@ -251,8 +251,7 @@ def build_backtest(
         engine.add_actor(recorder)
         for algorithm in default_exec_algorithms():
             engine.add_exec_algorithm(algorithm)
-        for strategy in inputs.strategies:
-            engine.add_strategy(strategy)
+        add_strategies(engine.add_strategy, inputs.strategies, str(config.source or "run config"))
     except BaseException:
         for component in components:
             component.close()

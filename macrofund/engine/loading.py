@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import sys
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -123,3 +124,26 @@ def build_strategy(
         return strategy_cls(config=strategy_config)
     except (ValueError, TypeError) as exc:
         raise StrategyLoadError(f"{path}: {exc}") from None
+
+
+def add_strategies(add: Callable[[Strategy], None], strategies: list[Strategy], where: str) -> None:
+    """Register each strategy with ``add`` (a trader's ``add_strategy``), in ``[[strategies]]`` order.
+
+    Two entries with one ``order_id_tag`` (or ``strategy_id``) would share a strategy id: Nautilus
+    refuses the second with a traceback; this says which entries collide and how to tell them apart.
+    """
+    numbers: dict[str, int] = {}
+    for number, strategy in enumerate(strategies, start=1):
+        try:
+            add(strategy)
+        except RuntimeError as exc:
+            if "Already registered a strategy" not in str(exc):
+                raise
+            first = numbers.get(strategy.id.value)
+            taken = f"[[strategies]] #{first}" if first is not None else "another strategy"
+            raise StrategyLoadError(
+                f"{where}: [[strategies]] #{number} ({type(strategy).__name__}): strategy id "
+                f"{strategy.id.value} is already {taken}'s; give each entry its own order_id_tag (or "
+                "strategy_id) in [strategies.config]"
+            ) from None
+        numbers[strategy.id.value] = number

@@ -67,7 +67,7 @@ from macrofund.engine.assembly import RunResult, write_run_outputs
 from macrofund.engine.backtest import build_instruments, logging_config
 from macrofund.engine.components import KernelHandle, RunComponent, install_components
 from macrofund.engine.in_flight import InFlight, watch_live_engines
-from macrofund.engine.loading import build_strategy
+from macrofund.engine.loading import add_strategies, build_strategy
 from macrofund.engine.recorder import RunRecorder, RunRecorderConfig
 from macrofund.engine.replay import MarketDataRecorder, SettledMarketData, process_now, write_replay_config
 from macrofund.errors import ConfigError, ModeUnavailableError
@@ -512,8 +512,7 @@ def _build_node(
 
         for algorithm in default_exec_algorithms():
             node.trader.add_exec_algorithm(algorithm)
-        for strategy in strategies:
-            node.trader.add_strategy(strategy)
+        add_strategies(node.trader.add_strategy, strategies, str(config.source or "run config"))
         node.build()
         _seed_positions(node, instruments, seed)
     except BaseException:

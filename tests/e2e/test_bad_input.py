@@ -144,3 +144,19 @@ def test_a_venue_that_cannot_be_built_leaves_no_run_folder(tmp_path: Path) -> No
     result = run_cli("run", "-c", str(config), "--output-dir", str(tmp_path / "runs"), "--run-id", "r1")
     _assert_one_line_error(result, "6EH4.CME")
     assert not (tmp_path / "runs" / "r1").exists()
+
+
+def test_two_strategy_entries_with_one_id_name_both_entries(tmp_path: Path) -> None:
+    # The same order_id_tag twice (a copied [[strategies]] block): Nautilus refused the second with a
+    # RuntimeError traceback.
+    path = _config(tmp_path)
+    block = path.read_text().split("[[strategies]]", 1)[1] + 'order_id_tag = "007"\n'
+    path.write_text(path.read_text() + 'order_id_tag = "007"\n' + "[[strategies]]" + block)
+    result = run_cli("run", "-c", str(path), "--output-dir", str(tmp_path / "runs"), "-q")
+    _assert_one_line_error(
+        result,
+        str(path),
+        "[[strategies]] #2 (EmaCross): strategy id EmaCross-007 is already [[strategies]] #1's",
+        "order_id_tag",
+    )
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
