@@ -82,8 +82,9 @@ class EmaCross(Strategy):
     Once both EMAs are initialised the strategy is always in the market: on every bar it computes the
     target net position (unchanged when the EMAs are exactly equal) and, if its own net position
     differs, submits ONE market order for the difference. Using the difference rather than a
-    fixed "flip" size means a partial fill, a rejection or a manual intervention is repaired on the
-    next bar instead of compounding.
+    fixed "flip" size means a partial fill or a rejection is repaired on the next bar instead of
+    compounding. Positions of other strategies (and of the order ticket or trades made outside
+    macrofund) are theirs: this strategy neither counts nor undoes them.
 
     While the strategy has any open or in-flight order on the instrument it submits nothing: in paper
     and live the fill arrives asynchronously, and the portfolio would otherwise still show the old
