@@ -22,6 +22,7 @@ from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.events import OrderDenied, OrderModifyRejected
 from nautilus_trader.model.orders import Order
 
+from macrofund.positions import strategy_net_position
 from macrofund.risk.context import Denial, OrderIntent, RiskContext, modify_intent, submit_intent
 from macrofund.risk.controls import PreTradeControl
 from macrofund.risk.events import TOPIC_RISK_DECISION, RiskDecision
@@ -206,9 +207,13 @@ class PreTradeGate:
         return denial
 
     def _reduces_position(self, intent: OrderIntent) -> bool:
+        # Against the position of the order's own strategy (flatten orders close it through its owner):
+        # against the instrument's net over all strategies, a strategy short under another's larger
+        # long could never buy back, and the kill would stay "reducing".
         if intent.command == "ModifyOrder":
             return False
-        net = Decimal(self.context.portfolio.net_position(intent.order.instrument_id))
+        order = intent.order
+        net = strategy_net_position(self._cache, order.strategy_id, order.instrument_id)
         if net == _ZERO or (net > _ZERO) == intent.is_buy:
             return False
         return intent.quantity <= abs(net)

@@ -1,12 +1,13 @@
 """The kill switch: one idempotent action that stops trading in a scope, the same way in every mode.
 
-Sequence (NAUTILUS-1.221-NOTES §c): the gate starts denying new risk in the scope (and for scope
-``all`` Nautilus's trading state goes REDUCING), every working order in scope is cancelled and, when
+Sequence (NAUTILUS-1.221-NOTES §c): the gate starts denying new risk in the scope (only orders that
+reduce their own strategy's position pass), every working order in scope is cancelled and, when
 asked, every position is closed, both through the strategy that owns it (a separate strategy would
 open its own NETTING position instead of closing the original), and only once the scope is flat does
-the state become HALTED. Setting HALTED first would deny the flatten orders still queued in the live
-and paper engines. Orders that were in flight when the switch was pulled are cancelled as soon as the
-venue accepts them. Each step is published as a ``KillSwitchStep`` on ``TOPIC_KILL_SWITCH``.
+the state become HALTED (for scope ``all`` Nautilus's trading state too). Setting HALTED first would
+deny the flatten orders still queued in the live and paper engines. Orders that were in flight when
+the switch was pulled are cancelled as soon as the venue accepts them. Each step is published as a
+``KillSwitchStep`` on ``TOPIC_KILL_SWITCH``.
 
 Re-enabling is a separate call (``reenable``), published the same way. Calling ``kill`` again on a
 scope already killed changes nothing and publishes one ``noop`` step.
@@ -105,9 +106,9 @@ class KillSwitch:
         self._step(action_id, "triggered", scope, trigger, reason or f"kill (flatten={do_flatten})")
         halt = ScopeHalt(scope=scope, state="reducing", action_id=action_id, trigger=trigger, reason=reason)
         self.halts.active[scope] = halt
-        if scope == "all":
-            self._risk_engine.set_trading_state(TradingState.REDUCING)
-            self._step(action_id, "trading_state", scope, trigger, "REDUCING")
+        # No Nautilus REDUCING while positions close: it judges an order against the instrument's net
+        # over all strategies, so with A long 2 and B short 1 it denies B's buy-back and the scope never
+        # gets flat. The gate allows exactly the orders that reduce their own strategy's position.
         cancelled = self._cancel_working(scope)
         self._step(action_id, "cancel", scope, trigger, f"cancel requested for {cancelled} working order(s)")
         if do_flatten:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from macrofund.positions import own_net_position
 from macrofund.strategies.ema_cross import EmaCross, EmaCrossConfig
 from macrofund.strategies.macro_trend import MacroTrend, MacroTrendConfig
-from macrofund.strategies.own_position import own_net_position
 
 __all__ = ["EmaCross", "EmaCrossConfig", "MacroTrend", "MacroTrendConfig", "own_net_position"]

@@ -21,8 +21,8 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
+from macrofund.positions import own_net_position
 from macrofund.strategies.execution import AC_EXEC_ALGORITHM_ID
-from macrofund.strategies.own_position import own_net_position
 
 _ZERO = Decimal(0)
 

@@ -21,8 +21,8 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
+from macrofund.positions import own_net_position
 from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
-from macrofund.strategies.own_position import own_net_position
 
 _ZERO = Decimal(0)
 # Denial reasons that mean "trading is halted": macrofund's kill switch and Nautilus's own HALTED state.

@@ -35,7 +35,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
-from macrofund.strategies.own_position import own_net_position
+from macrofund.positions import own_net_position
 
 TRADING_DAYS_PER_YEAR = 252
 

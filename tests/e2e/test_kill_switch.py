@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from macrofund.config.run_config import RunConfig
 from tests.e2e.conftest import run_cli
 from tests.unit.risk.harness import BAR_TYPE, INSTRUMENT, make_config, run_backtest, write_bars
 
@@ -50,15 +51,8 @@ def test_drill_cancels_working_orders_flattens_and_denies_new_orders(tmp_path: P
         r.startswith("KILL_SWITCH: trading halted for scope all by the kill switch (drill") for r in after
     )
     steps = [(s.step, s.detail.split(" by ")[0]) for s in run.risk.kill_switch.steps]
-    assert [s for s, _ in steps] == [
-        "triggered",
-        "trading_state",
-        "cancel",
-        "flatten",
-        "trading_state",
-        "halted",
-    ]
-    assert steps[1][1] == "REDUCING" and steps[4][1] == "HALTED"
+    assert [s for s, _ in steps] == ["triggered", "cancel", "flatten", "trading_state", "halted"]
+    assert steps[3][1] == "HALTED"
     assert json.loads(run.outputs["kill_switch"].read_text())[0]["trigger"] == "drill"
     assert run.summary is not None and run.summary["kill_switch_actions"] == ["kill all (drill): halted"]
 
@@ -126,6 +120,21 @@ def test_a_scope_naming_nothing_in_the_run_is_refused_and_trading_goes_on(tmp_pa
     assert run.strategy.status("working-sell") == "CANCELED"  # the account id form names the venue
     assert run.summary is not None
     assert run.summary["kill_switch_actions"][0] == "kill strategy:ScriptedStrategy-01 (program): refused"
+
+
+def test_flatten_closes_each_strategys_own_position_on_a_shared_instrument(tmp_path: Path) -> None:
+    # Strategy A long 2 and strategy B short 1 on one instrument (net +1). Each flatten order reduces its
+    # own strategy's position; judged against the instrument's net, B's buy looked risk-increasing and
+    # A's sell of 2 larger than the net: both were denied and the kill stayed "reducing" for ever.
+    config = make_config(tmp_path, {}, [order(2, "BUY", "2", "a-long"), step(5, "kill", flatten=True)])
+    data = config.model_dump()
+    second = {**data["strategies"][0], "config": {**data["strategies"][0]["config"]}}
+    second["config"]["script"] = [order(3, "SELL", "1", "b-short")]
+    data["strategies"].append(second)
+    run = run_backtest(RunConfig.model_validate(data))
+    assert run.open_positions == 0 and run.trading_state == HALTED
+    assert run.summary is not None and run.summary["denied_by_reason"] == {}
+    assert run.summary["kill_switch_actions"] == ["kill all (program): halted"]
 
 
 def test_flatten_with_ac_falls_back_to_market_when_the_algorithm_refuses(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""A strategy's own net position on an instrument.
+"""A strategy's own net position on an instrument (strategies size from it; the kill switch's flatten
+orders are judged against it).
 
 ``Portfolio.net_position`` sums the positions of every strategy on the instrument. A strategy that
 steers that sum towards its target treats another strategy's trades as its own drift: two EMA crosses
@@ -11,22 +12,28 @@ net is the sum of its open positions on the instrument.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import InstrumentId, StrategyId
 from nautilus_trader.trading.strategy import Strategy
 
 _ZERO = Decimal(0)
 
 
 def own_net_position(strategy: Strategy, instrument_id: InstrumentId) -> Decimal:
-    """The signed contracts ``strategy``'s open positions on ``instrument_id`` hold (0 when flat).
+    """The signed contracts ``strategy``'s open positions on ``instrument_id`` hold (0 when flat)."""
+    return strategy_net_position(strategy.cache, strategy.id, instrument_id)
+
+
+def strategy_net_position(cache: Any, strategy_id: StrategyId, instrument_id: InstrumentId) -> Decimal:
+    """The signed contracts the open positions of ``strategy_id`` on ``instrument_id`` hold.
 
     Queried by strategy only, the instrument compared here: the cache then intersects its open
     positions with the strategy's, which costs what the smaller holds, whereas adding the instrument
     first intersects two sets that grow with every position ever opened (HEDGING accounts).
     """
     net = _ZERO
-    for position in strategy.cache.positions_open(strategy_id=strategy.id):
+    for position in cache.positions_open(strategy_id=strategy_id):
         if position.instrument_id == instrument_id:
             net += position.signed_decimal_qty()
     return net
