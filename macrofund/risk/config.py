@@ -156,6 +156,9 @@ class DuplicateConfig(FrozenModel):
 
     window: timedelta | None = None  # off unless set
     intended_tag: str = Field(default="INTENDED_DUPLICATE", min_length=1)
+    # "account": another strategy's identical order counts too (a strategy deployed twice by mistake);
+    # "strategy": only the strategy's own, so independent strategies may send the same order.
+    scope: Literal["strategy", "account"] = "account"
 
     @field_validator("window", mode="before")
     @classmethod

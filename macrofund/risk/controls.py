@@ -360,11 +360,11 @@ class DuplicateOrderCheck:
         assert config.window is not None
         self._window_ns = int(config.window.total_seconds() * NS_PER_S)
         self._tag = config.intended_tag
-        self._seen: dict[tuple[Any, ...], int] = {}
+        self._per_strategy = config.scope == "strategy"
+        self._seen: dict[tuple[Any, ...], tuple[int, str]] = {}  # key -> (ts, strategy id)
         self._prune_at = 10_000
 
-    @staticmethod
-    def _key(intent: OrderIntent) -> tuple[Any, ...]:
+    def _key(self, intent: OrderIntent) -> tuple[Any, ...]:
         return (
             intent.instrument_id,
             intent.is_buy,
@@ -372,18 +372,23 @@ class DuplicateOrderCheck:
             intent.order_type,
             intent.price,
             intent.trigger_price,
+            intent.strategy_id if self._per_strategy else None,
         )
 
     def check(self, intent: OrderIntent, ctx: RiskContext) -> Denial | None:
         if intent.command == "ModifyOrder" or self._tag in intent.tags:
             return None
-        last = self._seen.get(self._key(intent))
-        if last is not None and intent.ts - last <= self._window_ns:
+        seen = self._seen.get(self._key(intent))
+        if seen is not None and intent.ts - seen[0] <= self._window_ns:
+            last, strategy_id = seen
             price = f" @ {fmt(intent.price)}" if intent.price is not None else ""
             secs = fmt(Decimal(self._window_ns) / NS_PER_S)
+            # Another strategy's order (account scope) is named: otherwise the strategy sees a "repeat"
+            # of an order it never sent.
+            whose = f" of {strategy_id}" if strategy_id != intent.strategy_id else ""
             return Denial(
                 self.code,
-                f"{intent.side} {fmt(intent.quantity)} {intent.instrument_id}{price} repeats an order "
+                f"{intent.side} {fmt(intent.quantity)} {intent.instrument_id}{price} repeats an order{whose} "
                 f"{fmt(Decimal(intent.ts - last) / NS_PER_S)}s earlier (window {secs}s); tag it "
                 f"{self._tag} if intended",
             )
@@ -396,9 +401,9 @@ class DuplicateOrderCheck:
             len(self._seen) > self._prune_at
         ):  # forget expired keys now and then: bounded memory, O(1) amortised
             cutoff = intent.ts - self._window_ns
-            self._seen = {k: t for k, t in self._seen.items() if t > cutoff}
+            self._seen = {k: seen for k, seen in self._seen.items() if seen[0] > cutoff}
             self._prune_at = max(10_000, 2 * len(self._seen))
-        self._seen[self._key(intent)] = intent.ts
+        self._seen[self._key(intent)] = (intent.ts, intent.strategy_id)
 
 
 _CAN_TRADE_NOW = (OrderType.MARKET, OrderType.LIMIT, OrderType.MARKET_TO_LIMIT)

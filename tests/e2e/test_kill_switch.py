@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from macrofund.config.run_config import RunConfig
 from tests.e2e.conftest import run_cli
 from tests.unit.risk.harness import BAR_TYPE, INSTRUMENT, make_config, run_backtest, write_bars
 
@@ -126,12 +125,8 @@ def test_flatten_closes_each_strategys_own_position_on_a_shared_instrument(tmp_p
     # Strategy A long 2 and strategy B short 1 on one instrument (net +1). Each flatten order reduces its
     # own strategy's position; judged against the instrument's net, B's buy looked risk-increasing and
     # A's sell of 2 larger than the net: both were denied and the kill stayed "reducing" for ever.
-    config = make_config(tmp_path, {}, [order(2, "BUY", "2", "a-long"), step(5, "kill", flatten=True)])
-    data = config.model_dump()
-    second = {**data["strategies"][0], "config": {**data["strategies"][0]["config"]}}
-    second["config"]["script"] = [order(3, "SELL", "1", "b-short")]
-    data["strategies"].append(second)
-    run = run_backtest(RunConfig.model_validate(data))
+    script = [order(2, "BUY", "2", "a-long"), step(5, "kill", flatten=True)]
+    run = run_backtest(make_config(tmp_path, {}, script, other_scripts=[[order(3, "SELL", "1", "b-short")]]))
     assert run.open_positions == 0 and run.trading_state == HALTED
     assert run.summary is not None and run.summary["denied_by_reason"] == {}
     assert run.summary["kill_switch_actions"] == ["kill all (program): halted"]

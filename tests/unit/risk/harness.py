@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ def make_config(
     resubmit: bool = False,
     run_id: str = "risk",
     end: str | None = None,
+    other_scripts: Sequence[list[dict[str, Any]]] = (),
 ) -> RunConfig:
+    """``script`` runs in ScriptedStrategy-000; each of ``other_scripts`` in one more strategy (-001...)."""
     data = write_bars(tmp / f"bars-{run_id}.parquet", closes if closes is not None else [4000.0] * 30)
     run: dict[str, Any] = {"run_id": run_id, "output_dir": str(tmp / "runs"), "log_level": "OFF"}
     if end is not None:
@@ -63,10 +66,11 @@ def make_config(
                     "config": {
                         "instrument_id": INSTRUMENT,
                         "bar_type": BAR_TYPE,
-                        "script": script,
-                        "resubmit_every_bar": resubmit,
+                        "script": steps,
+                        "resubmit_every_bar": resubmit and n == 0,
                     },
                 }
+                for n, steps in enumerate([script, *other_scripts])
             ],
             "risk": risk,
         }
@@ -75,7 +79,8 @@ def make_config(
 
 @dataclass
 class RiskRun:
-    strategy: ScriptedStrategy
+    strategy: ScriptedStrategy  # the first; ``strategies`` holds every one
+    strategies: list[ScriptedStrategy]
     risk: RiskComponent
     open_orders: int
     open_positions: int
@@ -99,11 +104,11 @@ def run_backtest(config: RunConfig) -> RiskRun:
         for component in built.components:
             component.on_run_end(ts)
         risk = next(c for c in built.components if isinstance(c, RiskComponent))
-        strategy = inputs.strategies[0]
-        assert isinstance(strategy, ScriptedStrategy)
+        strategies = [s for s in inputs.strategies if isinstance(s, ScriptedStrategy)]
         cache = built.engine.kernel.cache
         return RiskRun(
-            strategy=strategy,
+            strategy=strategies[0],
+            strategies=strategies,
             risk=risk,
             open_orders=len(cache.orders_open()) + len(cache.orders_inflight()),
             open_positions=len(cache.positions_open()),

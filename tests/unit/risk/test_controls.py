@@ -164,6 +164,28 @@ def test_duplicate_order_is_denied_unless_tagged_intended(tmp_path: Path) -> Non
     assert run.strategy.status("intended") == "ACCEPTED" and run.strategy.status("later") == "ACCEPTED"
 
 
+@pytest.mark.parametrize("scope", ["account", "strategy"])
+def test_duplicate_scope_decides_whether_another_strategys_order_counts(tmp_path: Path, scope: str) -> None:
+    # Two strategies sending the same order: a strategy deployed twice by mistake (account scope
+    # catches it), or two independent ones that happen to agree (strategy scope lets both through).
+    risk = {"duplicates": {"window": "2m", "scope": scope}}
+    first = [buy(2, "1", "a", **limit("3990"))]
+    second = [buy(2, "1", "b", **limit("3990")), buy(3, "1", "b-again", **limit("3990"))]
+    run = run_backtest(make_config(tmp_path, risk, first, other_scripts=[second]))
+    other = run.strategies[1]
+    reasons = {label: reason for _, label, reason in other.denials}
+    assert run.strategy.status("a") == "ACCEPTED"
+    if scope == "account":
+        assert list(reasons) == ["b", "b-again"]
+        assert reasons["b"].startswith(
+            "DUPLICATE_ORDER: BUY 1 ES.CME @ 3990 repeats an order of ScriptedStrategy-000 0s earlier"
+        )
+    else:
+        assert list(reasons) == ["b-again"]  # its own repeat is still one
+        assert reasons["b-again"].startswith("DUPLICATE_ORDER: BUY 1 ES.CME @ 3990 repeats an order 60s")
+        assert other.status("b") == "ACCEPTED"
+
+
 def test_self_trade_denies_an_order_crossing_our_own_resting_order(tmp_path: Path) -> None:
     risk = {"self_trade": {"scope": "account", "action": "deny"}}
     script = [
