@@ -43,7 +43,7 @@ from macrofund.risk.exposure import convert_rate
 from macrofund.risk.gate import EMULATOR_ENDPOINT, ENDPOINT, PreTradeGate
 from macrofund.risk.kill_switch import KillSwitch
 from macrofund.risk.limits import LimitResolver, contract_root
-from macrofund.risk.scopes import HaltedScopes
+from macrofund.risk.scopes import HaltedScopes, names_venue
 from macrofund.risk.working_orders import WorkingOrderBook
 
 NS = 1_000_000_000
@@ -92,7 +92,7 @@ def validate_references(config: RunConfig) -> None:
         # A drill on a scope that names nothing would "halt" nothing and look like a passed drill.
         # (Strategy ids exist only once the strategies are built; the kill switch refuses those.)
         scope_kind, _, value = risk.kill_switch.drill_scope.partition(":")
-        if scope_kind == "account" and value not in venues and value.split("-", 1)[0] not in venues:
+        if scope_kind == "account" and not any(names_venue(value, venue) for venue in venues):
             raise ConfigError(
                 f"{where}: risk.kill_switch.drill_scope: no [[venues]] entry named {value} (venues: {venues})"
             )

@@ -29,7 +29,7 @@ from nautilus_trader.trading.strategy import Strategy
 from macrofund.risk.api import KillSwitchRequest
 from macrofund.risk.config import KillSwitchConfig, check_scope
 from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
-from macrofund.risk.scopes import HaltedScopes, ScopeHalt, scope_matches
+from macrofund.risk.scopes import HaltedScopes, ScopeHalt, names_venue, scope_matches
 
 Trigger = Literal["operator", "loss_limit", "program", "drill"]
 KILL_TAG = "KILL_SWITCH"
@@ -150,10 +150,10 @@ class KillSwitch:
         elif kind == "instrument":
             known = {i.id.value for i in self._cache.instruments()}
             found = value in known
-        else:  # account: named by its venue or its account id, as ``scope_matches`` reads it
+        else:
             known = {i.id.venue.value for i in self._cache.instruments()}
             known |= {a.id.get_issuer() for a in self._cache.accounts()}
-            found = value in known or value.split("-", 1)[0] in known
+            found = any(names_venue(value, venue) for venue in known)
         if found:
             return None
         names = ", ".join(sorted(known)) or "none"

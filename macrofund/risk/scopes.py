@@ -29,14 +29,18 @@ class ScopeHalt:
         return f"trading {what} for scope {self.scope} {by}{because}"
 
 
+def names_venue(name: str, venue: str) -> bool:
+    """Whether an ``account:`` scope names ``venue``: by the venue ("CME") or an account id ("CME-001")."""
+    return name == venue or name.split("-", 1)[0] == venue
+
+
 def scope_matches(scope: str, instrument_id: str, venue: str, strategy_id: str) -> bool:
     """Whether an order on ``instrument_id`` at ``venue`` from ``strategy_id`` falls under ``scope``."""
     if scope == "all":
         return True
     kind, _, value = scope.partition(":")
     if kind == "account":
-        # An account is named by its venue ("CME") or its Nautilus account id ("CME-001").
-        return value == venue or value.split("-", 1)[0] == venue
+        return names_venue(value, venue)
     if kind == "strategy":
         return value == strategy_id
     if kind == "instrument":
