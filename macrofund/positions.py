@@ -13,12 +13,15 @@ net is the sum of its open positions on the instrument.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
+from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.identifiers import InstrumentId, StrategyId
 from nautilus_trader.trading.strategy import Strategy
 
 _ZERO = Decimal(0)
+C = TypeVar("C", bound=StrategyConfig)
 
 
 def own_net_position(strategy: Strategy, instrument_id: InstrumentId) -> Decimal:
@@ -38,3 +41,17 @@ def strategy_net_position(cache: Any, strategy_id: StrategyId, instrument_id: In
         if position.instrument_id == instrument_id:
             net += position.signed_decimal_qty()
     return net
+
+
+def netting_unless_set(config: C) -> C:
+    """``config`` with ``oms_type = "NETTING"`` unless it names one, for a strategy that steers one net
+    position per instrument.
+
+    On a HEDGING venue every order without a position id opens a new position: such a strategy's
+    flips then pile up (EmaCross on the 6E sample: 1,087 open positions and -1.9M on a 1M account,
+    against one position and -6,332 under NETTING). A strategy's ``oms_type`` overrides the venue's
+    for its own positions (Nautilus assigns the position ids), so NETTING keeps it one position.
+    """
+    if config.oms_type is not None:
+        return config
+    return msgspec.structs.replace(config, oms_type="NETTING")

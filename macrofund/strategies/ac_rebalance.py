@@ -21,7 +21,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
-from macrofund.positions import own_net_position
+from macrofund.positions import netting_unless_set, own_net_position
 from macrofund.strategies.execution import AC_EXEC_ALGORITHM_ID
 
 _ZERO = Decimal(0)
@@ -63,7 +63,7 @@ class ACRebalance(Strategy):
     """Steps through ``targets`` every ``rebalance_every`` bars, one AC parent order per step."""
 
     def __init__(self, config: ACRebalanceConfig) -> None:
-        super().__init__(config)
+        super().__init__(netting_unless_set(config))
         self._cfg = config
         self._instrument: Instrument | None = None
         self._bars = 0

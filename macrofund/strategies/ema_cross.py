@@ -21,7 +21,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
-from macrofund.positions import own_net_position
+from macrofund.positions import netting_unless_set, own_net_position
 from macrofund.risk.events import TOPIC_KILL_SWITCH, KillSwitchStep
 
 _ZERO = Decimal(0)
@@ -92,7 +92,7 @@ class EmaCross(Strategy):
     """
 
     def __init__(self, config: EmaCrossConfig) -> None:
-        super().__init__(config)
+        super().__init__(netting_unless_set(config))
         self._instrument_id = config.instrument_id
         self._bar_type = config.bar_type
         self._trade_size = config.trade_size

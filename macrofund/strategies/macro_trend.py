@@ -35,7 +35,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from macrofund.errors import ConfigError
-from macrofund.positions import own_net_position
+from macrofund.positions import netting_unless_set, own_net_position
 
 TRADING_DAYS_PER_YEAR = 252
 
@@ -143,7 +143,7 @@ class MacroTrend(Strategy):
     """
 
     def __init__(self, config: MacroTrendConfig) -> None:
-        super().__init__(config)
+        super().__init__(netting_unless_set(config))
         self._max_contracts = config.max_contracts
         self._threshold = config.rebalance_threshold
         self._vol_budget = config.target_annual_vol / len(config.bar_types)

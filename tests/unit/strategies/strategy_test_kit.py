@@ -92,6 +92,7 @@ def engine(
     instruments: list[FuturesContract],
     bars: list[Bar],
     latency_ns: int = 0,
+    oms_type: OmsType = OmsType.NETTING,
 ) -> BacktestEngine:
     """Return a ready-to-run engine with the venues, instruments and bars loaded."""
     eng = BacktestEngine(
@@ -100,7 +101,7 @@ def engine(
     for v in venues:
         eng.add_venue(
             venue=Venue(v.name),
-            oms_type=OmsType.NETTING,
+            oms_type=oms_type,
             account_type=AccountType.MARGIN,
             starting_balances=[Money(v.balance, v.currency)],
             base_currency=v.currency,

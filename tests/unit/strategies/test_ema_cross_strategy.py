@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from nautilus_trader.indicators.averages import ExponentialMovingAverage
 from nautilus_trader.model.data import BarType
+from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.identifiers import InstrumentId
 
 from macrofund.errors import ConfigError
@@ -54,17 +55,23 @@ def _run(minutes: pd.DataFrame, latency_ns: int = 0) -> tuple[list[OrderRecord],
 
 
 def _run_together(
-    minutes: pd.DataFrame, configs: list[EmaCrossConfig], latency_ns: int = 0
+    minutes: pd.DataFrame,
+    configs: list[EmaCrossConfig],
+    latency_ns: int = 0,
+    oms_type: OmsType = OmsType.NETTING,
+    open_positions: list[int] | None = None,
 ) -> list[tuple[list[OrderRecord], EmaCross]]:
-    """Every strategy in one engine on one instrument; each one's orders."""
+    """Every strategy in one engine on one instrument; each one's orders (and the open positions)."""
     instrument = six_e()
     bars = bars_from_frame(minutes, BAR_TYPE, instrument)
-    eng = engine([USD_1M], [instrument], bars, latency_ns=latency_ns)
+    eng = engine([USD_1M], [instrument], bars, latency_ns=latency_ns, oms_type=oms_type)
     strategies = [EmaCross(config) for config in configs]
     for strategy in strategies:
         eng.add_strategy(strategy)
     eng.run()
     out = [(order_records(eng, strategy), strategy) for strategy in strategies]
+    if open_positions is not None:
+        open_positions.append(len(eng.cache.positions_open()))
     eng.dispose()
     return out
 
@@ -216,3 +223,22 @@ def test_two_crosses_on_one_instrument_each_trade_as_if_alone(minutes: pd.DataFr
     assert len(alone_slow) > 10 and len(alone_quick) > len(alone_slow)
     assert intents(slow) == intents(alone_slow)
     assert intents(quick) == intents(alone_quick)
+
+
+def test_on_a_hedging_venue_the_cross_still_holds_one_position(minutes: pd.DataFrame) -> None:
+    # A HEDGING venue opens a new position for every order without a position id: each flip piled up
+    # another one (1,087 open positions on the 6E month). The strategy nets its own positions unless its
+    # config names an oms_type.
+    data = minutes.iloc[:3_000]
+    netting_open: list[int] = []
+    hedging_open: list[int] = []
+    [(netting, _)] = _run_together(data, [_config()], open_positions=netting_open)
+    [(hedging, strategy)] = _run_together(
+        data, [_config()], oms_type=OmsType.HEDGING, open_positions=hedging_open
+    )
+    assert len(netting) > 10 and hedging == netting
+    assert netting_open == hedging_open == [1]
+    assert strategy.config.oms_type == "NETTING"
+    chosen_open: list[int] = []
+    _run_together(data, [_config(oms_type="HEDGING")], oms_type=OmsType.HEDGING, open_positions=chosen_open)
+    assert chosen_open[0] > 10  # an explicit choice is respected
