@@ -40,7 +40,12 @@ def resolve_database_url(
     if configured:
         return configured, None
     root = storage.embedded_dir or (data_dir or default_data_dir()) / "pg"
-    server = EmbeddedPostgres(root.expanduser())
+    return _start_embedded(root.expanduser())
+
+
+def _start_embedded(root: Path) -> tuple[str, EmbeddedPostgres]:
+    """Start (or reattach to) the server under ``root``; the DSN of its ``macrofund`` database."""
+    server = EmbeddedPostgres(root)
     admin_dsn = server.start()
     try:
         dsn = _ensure_database(admin_dsn, "macrofund")
@@ -84,9 +89,8 @@ def command_database(option: str | None, notice: Callable[[str], None]) -> Itera
             f"(the embedded database paper and live runs use by default, {root}, does not exist yet)"
         )
     notice(f"database: the embedded one in {root} (paper and live runs' default; --db for another)")
-    server = EmbeddedPostgres(root)
-    admin_dsn = server.start()
+    dsn, server = _start_embedded(root)
     try:
-        yield _ensure_database(admin_dsn, "macrofund")
+        yield dsn
     finally:
         server.stop()
