@@ -5,6 +5,15 @@ offers no fee setter, so a paper run would price fills differently from its back
 builds its own ``SimulatedExchange`` from the importable fill and fee configs the backtest venue uses,
 sets the account id the stock client never sets (1.221 crashes serialising mass-status reports
 without it), and can seed a restarted venue with the balances a run had reached.
+
+The venue's clock never runs behind the node's. The stock client sets it to each datum's ``ts_init``
+after processing it and stamps commands with it, so in a session with any feed lag an order was
+``OrderSubmitted`` and ``OrderAccepted`` up to milliseconds *before* the strategy created it (its
+``OrderInitialized``, on the node's clock), and a late datum moved the venue back in time: an audit
+trail whose times run backwards. Here a command moves the venue to the node's time when it arrives (as
+at a real venue: it is received after it was sent), and a datum moves it to ``max(its ts_init, the
+venue's time)`` *before* it is matched, the order a backtest engine keeps (clock first, then the data),
+so fills carry the time of the datum that filled them.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from nautilus_trader.backtest.models import FeeModel, FillModel, LatencyModel
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus, TestClock
 from nautilus_trader.common.providers import InstrumentProvider
+from nautilus_trader.core.data import Data
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.enums import account_type_from_str, book_type_from_str, oms_type_from_str
 from nautilus_trader.model.identifiers import AccountId, ClientId, Venue
@@ -118,6 +128,50 @@ class MacroSandboxExecutionClient(SandboxExecutionClient):
         """
         super().connect()
         self._msgbus.subscribe(f"data.bars.*.{self.venue}-*", handler=self.on_data)
+
+    # -- the venue's time -----------------------------------------------------------------------------
+
+    def _venue_time_at_least(self, ts_ns: int) -> int:
+        """Move the venue's clock forward to ``ts_ns`` (never back); returns the venue's time."""
+        venue_now = self.test_clock.timestamp_ns()
+        if ts_ns > venue_now:
+            self.test_clock.set_time(ts_ns)
+            return ts_ns
+        return venue_now
+
+    def _receive(self) -> None:
+        self._venue_time_at_least(self._clock.timestamp_ns())
+
+    def submit_order(self, command):  # type: ignore[no-untyped-def]  # untyped in the base class
+        self._receive()
+        return super().submit_order(command)
+
+    def submit_order_list(self, command):  # type: ignore[no-untyped-def]
+        self._receive()
+        return super().submit_order_list(command)
+
+    def modify_order(self, command):  # type: ignore[no-untyped-def]
+        self._receive()
+        return super().modify_order(command)
+
+    def cancel_order(self, command):  # type: ignore[no-untyped-def]
+        self._receive()
+        return super().cancel_order(command)
+
+    def cancel_all_orders(self, command):  # type: ignore[no-untyped-def]
+        self._receive()
+        return super().cancel_all_orders(command)
+
+    def on_data(self, data: Data) -> None:
+        """Match ``data`` at ``max(its ts_init, the venue's time)``, with the clock set first.
+
+        The stock method ends with ``exchange.process(data.ts_init)``, which sets the clock back to a
+        late datum's time; the venue's time is restored right after. In between nothing is stamped:
+        this venue has no simulation modules and no message queue, so ``process`` only sets the clock.
+        """
+        ts = self._venue_time_at_least(data.ts_init)
+        super().on_data(data)
+        self.exchange.process(ts)
 
     @property
     def starting_balances(self) -> dict[str, Decimal]:
