@@ -62,6 +62,16 @@ def _positive(name: str, value: Decimal | int | None) -> None:
         raise ValueError(f"{name} must be positive, got {value}")
 
 
+#: Position limits may be 0: ``max_short = 0`` is long-only, ``max_net = 0`` close-only (an order is
+#: only denied for a breach it makes worse, so orders that reduce a position still pass).
+POSITION_LIMITS = ("max_long", "max_short", "max_net", "max_gross")
+
+
+def _not_negative(name: str, value: Decimal | None) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
+
+
 def instrument_key_kind(key: str) -> Literal["instrument", "pattern", "root"]:
     """How an ``[risk.instruments]`` key matches: an instrument id, a glob pattern, or a contract root."""
     if _PATTERN_CHARS & set(key):
@@ -97,17 +107,10 @@ class InstrumentLimits(FrozenModel):
 
     @model_validator(mode="after")
     def _positive_limits(self) -> InstrumentLimits:
-        for name in (
-            "max_order_qty",
-            "max_order_notional",
-            "collar_ticks",
-            "collar_bps",
-            "max_long",
-            "max_short",
-            "max_net",
-            "max_gross",
-        ):
+        for name in ("max_order_qty", "max_order_notional", "collar_ticks", "collar_bps"):
             _positive(name, getattr(self, name))
+        for name in POSITION_LIMITS:
+            _not_negative(name, getattr(self, name))
         return self
 
 
@@ -125,8 +128,9 @@ class AccountLimits(FrozenModel):
 
     @model_validator(mode="after")
     def _positive_limits(self) -> AccountLimits:
-        for name in ("max_long", "max_short", "max_net", "max_gross", "daily_loss_limit"):
-            _positive(name, getattr(self, name))
+        for name in POSITION_LIMITS:
+            _not_negative(name, getattr(self, name))
+        _positive("daily_loss_limit", self.daily_loss_limit)
         if self.kill_on_loss_limit and self.daily_loss_limit is None:
             raise ValueError("kill_on_loss_limit needs a daily_loss_limit")
         return self

@@ -139,6 +139,8 @@ class RiskContext:
     book: WorkingOrderBook  # working quantities and own resting prices, kept from order events
     _venues: dict[str, Venue] = field(default_factory=dict)
     _bar_types: dict[InstrumentId, list[Any]] = field(default_factory=dict)
+    # While an order list is judged: what its earlier orders add on (instrument id, venue).
+    pending: tuple[str, str, Exposure] | None = None
 
     def venue(self, name: str) -> Venue:
         venue = self._venues.get(name)
@@ -203,7 +205,11 @@ class RiskContext:
         O(1): the working quantities come from the ``WorkingOrderBook``, not from walking the cache.
         """
         buy, sell = self.book.instrument(instrument_id.value)
-        return Exposure(Decimal(self.portfolio.net_position(instrument_id)), buy, sell)
+        exposure = Exposure(Decimal(self.portfolio.net_position(instrument_id)), buy, sell)
+        pending = self.pending
+        if pending is not None and pending[0] == instrument_id.value:
+            return exposure + pending[2]
+        return exposure
 
     def account_exposure(self, venue: str) -> Exposure:
         """The sum over every instrument of the account (venue) of the instrument exposures.
@@ -215,6 +221,9 @@ class RiskContext:
         for position in self.cache.positions_open(venue=self.venue(venue)):
             net += position.signed_decimal_qty()
         buy, sell = self.book.account(venue)
+        pending = self.pending
+        if pending is not None and pending[1] == venue:
+            return Exposure(net, buy, sell) + pending[2]
         return Exposure(net, buy, sell)
 
     def account_equity(self, venue: str) -> Decimal | None:

@@ -27,6 +27,7 @@ from macrofund.risk.context import Denial, OrderIntent, RiskContext, modify_inte
 from macrofund.risk.controls import PreTradeControl
 from macrofund.risk.events import TOPIC_RISK_DECISION, RiskDecision
 from macrofund.risk.limits import LimitResolver
+from macrofund.risk.order_list import ListExposure
 from macrofund.risk.scopes import HaltedScopes
 
 ENDPOINT = "RiskEngine.execute"
@@ -138,11 +139,19 @@ class PreTradeGate:
         limits = self._resolver.for_instrument(command.instrument_id.value)
         intents = [submit_intent("SubmitOrderList", o, instrument, limits, ts) for o in orders]
         denial: Denial | None = None
-        for intent in intents:
-            denial = self._judge(intent, remember=False)
-            if denial is not None:
-                denial = Denial(denial.code, f"{denial.reason} (order list {command.order_list.id.value})")
-                break
+        together = ListExposure()  # each order is judged with the list's earlier ones working
+        try:
+            for intent in intents:
+                self.context.pending = (intent.instrument_id, intent.venue, together.before(intent))
+                intent.added_quantity = together.added(intent)
+                denial = self._judge(intent, remember=False)
+                if denial is not None:
+                    list_id = command.order_list.id.value
+                    denial = Denial(denial.code, f"{denial.reason} (order list {list_id})")
+                    break
+                together.add(intent)
+        finally:
+            self.context.pending = None
         if denial is None:
             for intent in intents:
                 for control in self.controls:

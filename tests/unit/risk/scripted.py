@@ -74,6 +74,11 @@ class ScriptedStrategy(Strategy):
             )
         elif action == "cancel":
             self.cancel_order(self.orders[step["label"]])
+        elif action == "list":  # independent orders sent together: {"orders": [submit steps]}
+            orders = [self._order(o) for o in step["orders"]]
+            self.submit_order_list(self.order_factory.create_list(orders))
+        elif action == "bracket":  # entry market order, stop-loss and take-profit (linked OUO)
+            self._bracket(step)
         elif action == "kill":
             request_kill(
                 self.msgbus, step.get("scope", "all"), step.get("reason", "test"), step.get("flatten")
@@ -82,6 +87,24 @@ class ScriptedStrategy(Strategy):
             request_reenable(self.msgbus, step.get("scope", "all"), "test")
 
     def _submit(self, step: dict[str, Any]) -> None:
+        self.submit_order(self._order(step))
+
+    def _bracket(self, step: dict[str, Any]) -> None:
+        instrument = self.cache.instrument(self.instrument_id)
+        order_list = self.order_factory.bracket(
+            self.instrument_id,
+            OrderSide.BUY if step["side"] == "BUY" else OrderSide.SELL,
+            Quantity.from_str(step["qty"]),
+            sl_trigger_price=instrument.make_price(Decimal(step["sl"])),
+            tp_price=instrument.make_price(Decimal(step["tp"])),
+        )
+        label = step["label"]
+        for order, part in zip(order_list.orders, ("entry", "sl", "tp"), strict=True):
+            self.orders[f"{label}.{part}"] = order
+            self._labels[order.client_order_id.value] = f"{label}.{part}"
+        self.submit_order_list(order_list)
+
+    def _order(self, step: dict[str, Any]) -> Order:
         side = OrderSide.BUY if step["side"] == "BUY" else OrderSide.SELL
         qty = Quantity.from_str(step["qty"])
         tags = step.get("tags")
@@ -107,7 +130,7 @@ class ScriptedStrategy(Strategy):
         label = step.get("label", f"o{len(self.orders)}")
         self.orders[label] = order
         self._labels[order.client_order_id.value] = label
-        self.submit_order(order)
+        return order
 
     def _price(self, text: str) -> Price:
         return self.cache.instrument(self.instrument_id).make_price(Decimal(text))

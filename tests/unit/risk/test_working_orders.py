@@ -291,3 +291,31 @@ def test_self_trade_index_finds_the_one_crossing_order_among_a_thousand_resting(
     kernel.act(near, "pending_cancel", 0, 0)  # a resting order being cancelled is no longer crossed
     found = kernel.book.crossing(es.id.value, True, Decimal(100) + 10 * tick, "S-001")
     assert [o.price.as_decimal() for o in found] == [Decimal(100) + 10 * tick]
+
+
+def test_linked_exits_count_as_their_largest_on_each_side() -> None:
+    kernel = Kernel()
+    es = kernel.instruments[0]
+    factory = kernel.factories[0]
+    bracket = factory.bracket(
+        es.id,
+        OrderSide.BUY,
+        Quantity.from_int(2),
+        sl_trigger_price=es.make_price(Decimal(90)),
+        tp_price=es.make_price(Decimal(110)),
+    )
+    entry, stop_loss, take_profit = bracket.orders
+    for order in bracket.orders:
+        kernel.submit(order)
+        kernel.act(order, "accept", 0, 0)
+    # Entry buy 2 working; the two exits (OUO: at most 2 of them fill in all) sell 2, not 4.
+    assert kernel.book.instrument(es.id.value) == (Decimal(2), Decimal(2))
+    kernel.act(entry, "fill", 0, 0)
+    kernel.act(take_profit, "partial_fill", 1, 0)  # take-profit leaves 1; the stop-loss still 2
+    assert kernel.book.instrument(es.id.value) == (_ZERO, Decimal(2))
+    kernel.act(stop_loss, "cancel", 0, 0)
+    assert kernel.book.instrument(es.id.value) == (_ZERO, Decimal(1))
+    assert kernel.book.account("CME") == (_ZERO, Decimal(1))
+    kernel.act(take_profit, "fill", 0, 0)
+    assert kernel.book.instrument(es.id.value) == (_ZERO, _ZERO)
+    assert kernel.book.verify()  # a recount from the cache agrees
