@@ -42,8 +42,8 @@ FLUSH_INTERVAL_MS = 20
 
 
 def config_hash(config: RunConfig) -> str:
-    """SHA-256 of the resolved config's canonical JSON (``model_dump(mode="json")``, keys sorted)."""
-    canonical = msgspec.json.encode(config.model_dump(mode="json"), order="sorted")
+    """SHA-256 of the resolved config's canonical JSON (``config.json``: passwords masked, keys sorted)."""
+    canonical = msgspec.json.encode(config.shareable_dump(), order="sorted")
     return hashlib.sha256(canonical).hexdigest()
 
 

@@ -225,6 +225,27 @@ class RunConfig(FrozenModel):
             return path
         return (self.source.parent / path).resolve()
 
+    def shareable_dump(self) -> dict[str, Any]:
+        """``model_dump(mode="json")`` with the password of every URL in it masked (``***``).
+
+        What a run writes to ``config.json`` and what the audit trail's ``config_hash`` covers. A
+        ``--db postgresql://trader:pw@host/db`` (or ``--audit-db``, a ``redis_url``) used to land in
+        ``config.json`` as given, and run folders get copied, attached to tickets and kept as CI
+        artifacts. FIX passwords are ``SecretStr`` and dump masked already.
+        """
+        from macrofund.storage.pool import mask_dsn
+
+        def masked(value: Any) -> Any:
+            if isinstance(value, str):
+                return mask_dsn(value) if "://" in value and "@" in value else value
+            if isinstance(value, dict):
+                return {k: masked(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [masked(v) for v in value]
+            return value
+
+        return dict(masked(self.model_dump(mode="json")))
+
 
 def _location(loc: tuple[int | str, ...]) -> str:
     out = ""

@@ -132,7 +132,7 @@ def run(
     started = time.perf_counter()
     inputs = prepare_backtest(config)
     run_id, out = prepare_output_dir(config)
-    write_json(config.model_dump(mode="json"), out / "config.json")
+    write_json(config.shareable_dump(), out / "config.json")
     try:
         built = build_backtest(config, inputs, run_id, out, on_progress)
     except BaseException:

@@ -865,7 +865,7 @@ def run_paper(
                 f"resumed session {session}: {len(resume.positions)} open position(s), balances "
                 f"{resume.balances}, {len(resume.lost_orders)} working order(s) not restored"
             )
-        write_json(config.model_dump(mode="json"), out / "config.json")
+        write_json(config.shareable_dump(), out / "config.json")
         try:
             paper = _build_node(config, run_id, out, seed, loop, venue_side)
         except BaseException:

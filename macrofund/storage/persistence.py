@@ -86,7 +86,7 @@ class PersistenceComponent:
         self._cache: Any = handle.kernel.cache
         self._mode = handle.config.run.mode
         self._trader_id = handle.config.run.trader_id
-        self._config_json = handle.config.model_dump(mode="json")
+        self._config_json = handle.config.shareable_dump()  # no password in the runs table either
         self._add_actor = handle.add_actor
         self._pnl_interval = storage.pnl_interval
         self._started_run = False
