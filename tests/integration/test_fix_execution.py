@@ -36,7 +36,7 @@ from nautilus_trader.config import (
     TradingNodeConfig,
 )
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.enums import OrderSide, OrderStatus, TimeInForce
+from nautilus_trader.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from nautilus_trader.model.events import (
     OrderAccepted,
     OrderCancelRejected,
@@ -623,6 +623,51 @@ def test_venue_expiry_and_stop_trigger_reach_the_strategy(tmp_path: Path, venue_
             await eventually(lambda: day.status == OrderStatus.EXPIRED, what="expired")
             await eventually(lambda: stop.status == OrderStatus.TRIGGERED, what="triggered")
             assert strategy.of(OrderExpired, day) and strategy.of(OrderTriggered, stop)
+
+    run(scenario)
+
+
+def test_a_bracket_is_rejected_whole_and_an_independent_list_goes_out(
+    tmp_path: Path, venue_peer: VenueFactory
+) -> None:
+    peer = venue_peer("CME")
+
+    async def scenario() -> None:
+        async with (
+            venue_task(peer),
+            running_node(cme_config(tmp_path, peer.port), CmeLiveExecClientFactory) as (_, strategy),
+        ):
+            iid = InstrumentId.from_str(ES)
+            f = strategy.order_factory
+            one = Quantity.from_int(1)
+            bracket = f.bracket(
+                iid,
+                OrderSide.BUY,
+                one,
+                entry_price=Price.from_str("5990.00"),
+                entry_order_type=OrderType.LIMIT,
+                sl_trigger_price=Price.from_str("5980.00"),
+                tp_price=Price.from_str("6020.00"),
+            )
+            strategy.submit_order_list(bracket)
+            bids = f.create_list(
+                [
+                    f.limit(iid, OrderSide.BUY, one, Price.from_str("5995.00")),
+                    f.limit(iid, OrderSide.BUY, one, Price.from_str("5994.75")),
+                ]
+            )
+            strategy.submit_order_list(bids)
+            await eventually(
+                lambda: all(o.status == OrderStatus.ACCEPTED for o in bids.orders), what="the bids accepted"
+            )
+            await eventually(
+                lambda: all(o.status == OrderStatus.REJECTED for o in bracket.orders), what="bracket rejected"
+            )
+            sent = {m.require(11) for m in received(peer, "D")}
+            assert sent == {o.client_order_id.value for o in bids.orders}  # nothing of the bracket
+            reason = strategy.of(OrderRejected, bracket.orders[1])[0].reason
+            assert f"order list {bracket.id.value} links its orders (OTO/OCO/OUO" in reason
+            assert "none was sent" in reason
 
     run(scenario)
 

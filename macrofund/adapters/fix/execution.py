@@ -45,6 +45,7 @@ from nautilus_trader.live.config import LiveExecClientConfig
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.enums import (
     AccountType,
+    ContingencyType,
     LiquiditySide,
     OmsType,
     OrderSide,
@@ -546,7 +547,26 @@ class FixExecutionClient(LiveExecutionClient):
         self._cancel_command(command)
 
     async def _submit_order_list(self, command: SubmitOrderList) -> None:
-        for order in command.order_list.orders:
+        """Send a list's orders one by one; refuse a list whose orders depend on each other.
+
+        FIX 4.4 NewOrderSingle carries no contingency, so a bracket sent order by order would put its
+        stop-loss and take-profit on the venue's book before the entry filled, and leave the other one
+        working after one of them filled: a position nobody asked for. The backtest and paper venues
+        honour OTO/OCO/OUO; here such a list is rejected whole, nothing sent, with a reason that says so.
+        """
+        orders = command.order_list.orders
+        if any(o.contingency_type != ContingencyType.NO_CONTINGENCY for o in orders):
+            now = self._clock.timestamp_ns()
+            reason = (
+                f"{self.id}: order list {command.order_list.id.value} links its orders (OTO/OCO/OUO, "
+                "e.g. a bracket); this FIX session sends independent orders only, so none was sent"
+            )
+            for order in orders:
+                ids = (order.strategy_id, order.instrument_id, order.client_order_id)
+                self.generate_order_submitted(*ids, now)
+                self.generate_order_rejected(*ids, reason, now)
+            return
+        for order in orders:
             self._submit(order)
 
     def _submit(self, order: Order) -> None:
