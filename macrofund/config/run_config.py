@@ -269,10 +269,31 @@ def validation_message(source: str, exc: ValidationError) -> str:
     return f"{source}: {where}{msg}{more}"
 
 
+def key_parts(dotted: str) -> list[str]:
+    """The parts of a ``--set`` key: split at its dots, except in a quoted part, as in TOML.
+
+    Instrument ids hold a dot, so a per-instrument limit is ``risk.instruments."ESZ6.CME".max_long``;
+    split at every dot it named keys ``"ESZ6`` and ``CME"`` and was refused as an unknown key.
+    """
+    if '"' not in dotted and "'" not in dotted:
+        return dotted.split(".")
+    try:
+        node: Any = tomllib.loads(f"{dotted} = 0")
+    except tomllib.TOMLDecodeError:
+        raise ConfigError(
+            f'--set {dotted}: not a valid key (quote a part that holds dots: a."b.c".d)'
+        ) from None
+    parts: list[str] = []
+    while isinstance(node, dict):
+        ((part, node),) = node.items()
+        parts.append(part)
+    return parts
+
+
 def set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
     """Apply one ``--set a.b.0.c=value`` override to the raw TOML mapping (lists indexed by number)."""
     node: Any = raw
-    parts = dotted.split(".")
+    parts = key_parts(dotted)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):

@@ -49,6 +49,23 @@ def test_overrides_apply_before_validation(tmp_path: Path) -> None:
     assert str(config.venues[0].fees["ES"]) == "1.25"
 
 
+def test_a_quoted_key_part_may_hold_dots_as_in_toml(tmp_path: Path) -> None:
+    # An instrument id holds a dot: split at every dot, this named keys '"ESZ6' and 'CME"'.
+    config = load_run_config(
+        _write(tmp_path, MINIMAL),
+        raw_overrides=[
+            parse_override('risk.instruments."ESZ6.CME".max_short=0'),
+            parse_override("risk.instruments.'ESZ6.CME'.max_long=4"),
+            parse_override("venues.0.fees.ES=2"),
+        ],
+    )
+    limits = config.risk.instruments["ESZ6.CME"]
+    assert (limits.max_short, limits.max_long) == (0, 4)
+    assert str(config.venues[0].fees["ES"]) == "2"
+    with pytest.raises(ConfigError, match=r'not a valid key \(quote a part that holds dots: a\."b\.c"\.d\)'):
+        load_run_config(_write(tmp_path, MINIMAL), raw_overrides=[parse_override('risk."unclosed.x=1')])
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
