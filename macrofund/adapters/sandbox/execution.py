@@ -166,12 +166,14 @@ class MacroSandboxExecutionClient(SandboxExecutionClient):
         """Match ``data`` at ``max(its ts_init, the venue's time)``, with the clock set first.
 
         The stock method ends with ``exchange.process(data.ts_init)``, which sets the clock back to a
-        late datum's time; the venue's time is restored right after. In between nothing is stamped:
-        this venue has no simulation modules and no message queue, so ``process`` only sets the clock.
+        late datum's time; the venue's time is restored right after (only then: this runs per datum).
+        In between nothing is stamped: this venue has no simulation modules and no message queue, so
+        ``process`` only sets the clock.
         """
         ts = self._venue_time_at_least(data.ts_init)
         super().on_data(data)
-        self.exchange.process(ts)
+        if ts != data.ts_init:
+            self.exchange.process(ts)
 
     @property
     def starting_balances(self) -> dict[str, Decimal]:
